@@ -1,0 +1,241 @@
+/**
+ * The agent channel: JSON text frames over the WebSocket at `/api/v1/agent/connect`.
+ *
+ * The agent dials out (workstations sit behind NAT), authenticates with its enrollment token in
+ * the `Authorization: Bearer` header, and then both sides exchange the messages below. The
+ * server validates every frame it receives against these schemas; the agent trusts the server.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+
+export const PROTOCOL_VERSION = 1;
+export const AGENT_CONNECT_PATH = '/api/v1/agent/connect';
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const ResolutionSchema = Type.Object({
+  width: Type.Integer({ minimum: 1, maximum: 10_000 }),
+  height: Type.Integer({ minimum: 1, maximum: 10_000 }),
+  dpi: Type.Integer({ minimum: 1, maximum: 1_000 }),
+});
+
+/** An instance's settings as read from its `leidianN.config` (defaults filled in). */
+export const SettingsSchema = Type.Object({
+  cpu: Type.Integer(),
+  memoryMb: Type.Integer(),
+  resolution: ResolutionSchema,
+  manufacturer: Type.String(),
+  model: Type.String(),
+  phoneNumber: Type.String(),
+  imei: Type.String(),
+  imsi: Type.String(),
+  simSerial: Type.String(),
+  androidId: Type.String(),
+  mac: Type.String(),
+  autoRotate: Type.Boolean(),
+  lockWindow: Type.Boolean(),
+  root: Type.Boolean(),
+});
+export type Settings = Static<typeof SettingsSchema>;
+
+export const InstanceStateSchema = Type.Union([
+  Type.Literal('stopped'),
+  Type.Literal('starting'),
+  Type.Literal('running'),
+]);
+export type InstanceState = Static<typeof InstanceStateSchema>;
+
+/**
+ * One LDPlayer instance as an agent observes it. `generation` changes when an index is deleted
+ * and later reused (the agent derives it from the instance folder's creation), so the server
+ * can tell a new instance from an old one at the same index.
+ */
+export const ObservedInstanceSchema = Type.Object({
+  index: Type.Integer({ minimum: 0 }),
+  generation: Type.String({ minLength: 1, maxLength: 64 }),
+  name: Type.String({ maxLength: 256 }),
+  state: InstanceStateSchema,
+  booted: Type.Boolean(),
+  pids: Nullable(Type.Object({ player: Type.Integer(), vbox: Type.Integer() })),
+  settings: SettingsSchema,
+  adbSerial: Type.String(),
+});
+export type ObservedInstance = Static<typeof ObservedInstanceSchema>;
+
+export const ErrorCategorySchema = Type.Union([
+  Type.Literal('transport'),
+  Type.Literal('ldconsole'),
+  Type.Literal('timeout'),
+  Type.Literal('conflict'),
+  Type.Literal('circuit_open'),
+]);
+export type ErrorCategory = Static<typeof ErrorCategorySchema>;
+
+/** The typed error every failed action carries, from the agent up to the API. */
+export const ActionErrorSchema = Type.Object({
+  category: ErrorCategorySchema,
+  code: Type.String({ maxLength: 64 }),
+  message: Type.String({ maxLength: 4096 }),
+});
+export type ActionError = Static<typeof ActionErrorSchema>;
+
+export const MetricsSchema = Type.Object({
+  cpuPercent: Type.Number({ minimum: 0, maximum: 100 }),
+  memoryTotalBytes: Type.Number({ minimum: 0 }),
+  memoryUsedBytes: Type.Number({ minimum: 0 }),
+  diskTotalBytes: Type.Number({ minimum: 0 }),
+  diskFreeBytes: Type.Number({ minimum: 0 }),
+});
+export type Metrics = Static<typeof MetricsSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Agent → server
+
+export const HelloSchema = Type.Object({
+  type: Type.Literal('hello'),
+  protocol: Type.Integer(),
+  agentVersion: Type.String({ maxLength: 64 }),
+  hostname: Type.String({ maxLength: 256 }),
+  os: Type.String({ maxLength: 256 }),
+  ldplayer: Type.Object({
+    path: Type.String({ maxLength: 1024 }),
+    installDir: Type.String({ maxLength: 1024 }),
+    version: Nullable(Type.String({ maxLength: 64 })),
+  }),
+});
+
+export const HeartbeatSchema = Type.Object({ type: Type.Literal('heartbeat') });
+
+/**
+ * Inventory changes since the last message. `full: true` replaces everything the server holds
+ * for this workstation (sent after every (re)connect and on `inventory.resync`).
+ */
+export const InventorySchema = Type.Object({
+  type: Type.Literal('inventory'),
+  full: Type.Boolean(),
+  upserts: Type.Array(ObservedInstanceSchema, { maxItems: 10_000 }),
+  removed: Type.Array(Type.Object({ index: Type.Integer({ minimum: 0 }), generation: Type.String() }), {
+    maxItems: 10_000,
+  }),
+});
+
+export const MetricsMessageSchema = Type.Object({ type: Type.Literal('metrics'), metrics: MetricsSchema });
+
+export const RpcResultSchema = Type.Union([
+  Type.Object({ type: Type.Literal('rpc.result'), id: Type.String(), ok: Type.Literal(true), result: Type.Unknown() }),
+  Type.Object({ type: Type.Literal('rpc.result'), id: Type.String(), ok: Type.Literal(false), error: ActionErrorSchema }),
+]);
+
+export const AgentMessageSchema = Type.Union([
+  HelloSchema,
+  HeartbeatSchema,
+  InventorySchema,
+  MetricsMessageSchema,
+  RpcResultSchema,
+]);
+export type AgentMessage = Static<typeof AgentMessageSchema>;
+export type InventoryMessage = Static<typeof InventorySchema>;
+export type HelloMessage = Static<typeof HelloSchema>;
+export type RpcResultMessage = Static<typeof RpcResultSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Server → agent
+
+export const WelcomeSchema = Type.Object({
+  type: Type.Literal('welcome'),
+  workstationId: Type.String(),
+  heartbeatMs: Type.Integer(),
+  inventoryPollMs: Type.Integer(),
+  metricsMs: Type.Integer(),
+});
+
+/**
+ * Files (APKs) reach the agent in chunks before the `installApp` call that names them, so an
+ * upload streams through the server without being held whole in memory.
+ */
+export const FileChunkSchema = Type.Object({
+  type: Type.Literal('file.chunk'),
+  transferId: Type.String(),
+  /** base64 */
+  data: Type.String(),
+  last: Type.Boolean(),
+});
+
+export const RpcCallSchema = Type.Object({
+  type: Type.Literal('rpc.call'),
+  id: Type.String(),
+  method: Type.String(),
+  params: Type.Unknown(),
+  timeoutMs: Type.Integer({ minimum: 1 }),
+});
+
+export const ResyncSchema = Type.Object({ type: Type.Literal('inventory.resync') });
+
+export const ServerMessageSchema = Type.Union([WelcomeSchema, FileChunkSchema, RpcCallSchema, ResyncSchema]);
+export type ServerMessage = Static<typeof ServerMessageSchema>;
+export type RpcCallMessage = Static<typeof RpcCallSchema>;
+export type FileChunkMessage = Static<typeof FileChunkSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// RPC methods: one ldconsole or adb action each. The agent runs state-changing calls one at a
+// time per host and reads in parallel; retries, batching and placement are the server's.
+
+export interface RpcMethods {
+  /** `add [--name]`, then `modify` when settings are given. */
+  create: { params: { name: string; settings?: SettingsInput }; result: ObservedInstance };
+  /** `copy --name --from`; the source must be stopped. */
+  clone: { params: { sourceIndex: number; name: string }; result: ObservedInstance };
+  rename: { params: { index: number; name: string }; result: ObservedInstance };
+  modify: { params: { index: number; settings: SettingsInput }; result: ObservedInstance };
+  remove: { params: { index: number }; result: { index: number } };
+  /** `launch`, then wait for `sys.boot_completed` (outside the per-host mutation lock). */
+  start: { params: { index: number; bootTimeoutMs: number }; result: ObservedInstance };
+  stop: { params: { index: number }; result: ObservedInstance };
+  restart: { params: { index: number; bootTimeoutMs: number }; result: ObservedInstance };
+  /** Either a file sent before as `file.chunk` messages, or a package name from the LD Store. */
+  installApp: { params: { index: number; transferId?: string; packageName?: string }; result: { packageName: string } };
+  uninstallApp: { params: { index: number; packageName: string }; result: { packageName: string } };
+  launchApp: { params: { index: number; packageName: string }; result: { packageName: string } };
+  killApp: { params: { index: number; packageName: string }; result: { packageName: string } };
+  shell: { params: { index: number; command: string }; result: { output: string } };
+  /** PNG bytes, base64. */
+  screenshot: { params: { index: number }; result: { pngBase64: string } };
+  /** A fresh full inventory (also sent as an `inventory` message). */
+  inventory: { params: Record<string, never>; result: { instances: ObservedInstance[] } };
+}
+export type RpcMethod = keyof RpcMethods;
+export const RPC_METHODS: readonly RpcMethod[] = [
+  'create', 'clone', 'rename', 'modify', 'remove', 'start', 'stop', 'restart',
+  'installApp', 'uninstallApp', 'launchApp', 'killApp', 'shell', 'screenshot', 'inventory',
+];
+
+/** Settings as a caller gives them: any subset; identity fields also accept `"auto"`. */
+export type SettingsInput = Partial<Omit<Settings, 'resolution'>> & { resolution?: Settings['resolution'] };
+
+const agentMessageCheck = TypeCompiler.Compile(AgentMessageSchema);
+const serverMessageCheck = TypeCompiler.Compile(ServerMessageSchema);
+
+/** Parses one text frame from an agent; `null` when it is not valid JSON or not a known message. */
+export function parseAgentMessage(text: string): AgentMessage | null {
+  return parseWith(text, (value): value is AgentMessage => agentMessageCheck.Check(value));
+}
+
+/** Parses one text frame from the server; `null` when it is not a known message. */
+export function parseServerMessage(text: string): ServerMessage | null {
+  return parseWith(text, (value): value is ServerMessage => serverMessageCheck.Check(value));
+}
+
+function parseWith<T>(text: string, check: (value: unknown) => value is T): T | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  return check(value) ? value : null;
+}
+
+/** The adb serial LDPlayer gives instance N (reference §8). */
+export function adbSerialFor(index: number): string {
+  return `emulator-${5554 + 2 * index}`;
+}
