@@ -161,6 +161,12 @@ export const FileChunkSchema = Type.Object({
   last: Type.Boolean(),
 });
 
+/**
+ * `id` names one execution of an action (the operation id and its attempt). The agent runs a
+ * given id at most once: a call repeated with an id still in flight joins it, and one repeated
+ * after it finished gets the recorded result. That lets a restarted server re-send a call it
+ * lost track of without creating a second instance.
+ */
 export const RpcCallSchema = Type.Object({
   type: Type.Literal('rpc.call'),
   id: Type.String(),
