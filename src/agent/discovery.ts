@@ -1,0 +1,127 @@
+/**
+ * Finding LDPlayer on a workstation: the paths given on the command line, else (on Windows)
+ * the install dir from the registry, else the usual install folders (reference §1).
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Executor } from '../exec/index.js';
+
+export interface LdPlayerLocation {
+  /** `ldconsole.exe` (or `dnconsole.exe`, or the simulator's bin). */
+  readonly ldconsolePath: string;
+  /** The install dir whose `vms/config` holds the instance configs. */
+  readonly installDir: string;
+}
+
+export interface DiscoveryOptions {
+  readonly ldconsole?: string;
+  readonly ldplayerDir?: string;
+  readonly platform?: NodeJS.Platform;
+  /** Runs `reg query` on Windows. */
+  readonly executor: Executor;
+  /** Injectable for tests. */
+  readonly exists?: (file: string) => boolean;
+}
+
+export class DiscoveryError extends Error {
+  override readonly name = 'DiscoveryError';
+}
+
+/** Registry keys whose `InstallDir` value names an LDPlayer install, newest product first. */
+export const REGISTRY_KEYS: readonly string[] = [
+  'Software\\XuanZhi\\LDPlayer9',
+  'Software\\XuanZhi\\LDPlayer',
+  'SOFTWARE\\leidian\\ldplayer9',
+  'SOFTWARE\\leidian\\ldplayer',
+  'Software\\XuanZhi\\LDPlayer14',
+  'Software\\Changzhi\\LDPlayer',
+  'Software\\ChangZhi2\\dnplayer',
+  'Software\\Changzhi\\dnplayer-tw',
+];
+const REGISTRY_HIVES = ['HKCU', 'HKLM'] as const;
+
+/** Install folders seen in the wild, relative to a drive root. */
+export const USUAL_INSTALL_FOLDERS: readonly string[] = [
+  'LDPlayer\\LDPlayer9',
+  'LDPlayer\\LDPlayer14',
+  'LDPlayer\\LDPlayer4.0',
+  'Program Files\\leidian\\LDPlayer9',
+  'leidian\\LDPlayer9',
+  'leidian\\LDPlayer14',
+  'leidian\\LDPlayer4',
+  'SoftWare\\leidian\\LDPlayer4',
+  'ChangZhi\\dnplayer2',
+  'LDPlayer3.0',
+];
+const USUAL_DRIVES = ['C:', 'D:', 'E:', 'F:'];
+
+/** The CLI's names, current first; dnconsole is the same tool under its old name. */
+const CONSOLE_NAMES = ['ldconsole.exe', 'dnconsole.exe'];
+
+export async function locateLdPlayer(options: DiscoveryOptions): Promise<LdPlayerLocation> {
+  const platform = options.platform ?? process.platform;
+  const exists = options.exists ?? existsSync;
+  const pathApi = platform === 'win32' ? path.win32 : path.posix;
+  if (options.ldconsole !== undefined) {
+    const ldconsolePath = pathApi.resolve(options.ldconsole);
+    if (!exists(ldconsolePath)) throw new DiscoveryError(`--ldconsole ${ldconsolePath} does not exist`);
+    return { ldconsolePath, installDir: pathApi.resolve(options.ldplayerDir ?? pathApi.dirname(ldconsolePath)) };
+  }
+  if (platform !== 'win32') {
+    throw new DiscoveryError(
+      'LDPlayer can only be found automatically on Windows; give --ldconsole PATH (ldconsole.exe or the simulator bin)',
+    );
+  }
+  const candidates = [...(await registryInstallDirs(options.executor)), ...usualInstallDirs()];
+  const installDir = options.ldplayerDir ?? candidates.find((dir) => consoleIn(dir, exists) !== undefined);
+  const ldconsolePath = installDir === undefined ? undefined : consoleIn(installDir, exists);
+  if (installDir === undefined || ldconsolePath === undefined) {
+    throw new DiscoveryError(
+      `LDPlayer not found (looked in the registry and ${candidates.length} folders, e.g. C:\\LDPlayer\\LDPlayer9); give --ldconsole PATH`,
+    );
+  }
+  return { ldconsolePath, installDir };
+}
+
+function consoleIn(dir: string, exists: (file: string) => boolean): string | undefined {
+  return CONSOLE_NAMES.map((name) => path.win32.join(dir, name)).find((file) => exists(file));
+}
+
+export function usualInstallDirs(): string[] {
+  return USUAL_DRIVES.flatMap((drive) => USUAL_INSTALL_FOLDERS.map((folder) => path.win32.join(`${drive}\\`, folder)));
+}
+
+/** `InstallDir` of every LDPlayer key that has one, HKCU before HKLM. */
+export async function registryInstallDirs(executor: Executor): Promise<string[]> {
+  const found: string[] = [];
+  for (const hive of REGISTRY_HIVES) {
+    for (const key of REGISTRY_KEYS) {
+      const dir = await queryInstallDir(executor, `${hive}\\${key}`);
+      const normalized = dir === undefined ? undefined : path.win32.resolve(dir);
+      if (normalized !== undefined && !found.includes(normalized)) found.push(normalized);
+    }
+  }
+  return found;
+}
+
+async function queryInstallDir(executor: Executor, key: string): Promise<string | undefined> {
+  try {
+    const result = await executor.run('reg', ['query', key, '/v', 'InstallDir'], { timeoutMs: 5_000 });
+    // A missing key exits 1 with an error on stderr; only a clean answer is worth parsing.
+    return result.exitCode === 0 ? parseRegQueryValue(result.stdout.toString('utf8'), 'InstallDir') : undefined;
+  } catch (_regUnavailable) {
+    return undefined;
+  }
+}
+
+/**
+ * Reads one value out of `reg query` output:
+ * `    InstallDir    REG_SZ    C:\LDPlayer\LDPlayer9\`.
+ */
+export function parseRegQueryValue(output: string, name: string): string | undefined {
+  for (const line of output.split(/\r?\n/)) {
+    const match = /^\s+(\S.*?)\s{2,}REG_(?:EXPAND_)?SZ\s{2,}(.*?)\s*$/.exec(line);
+    if (match && match[1]?.toLowerCase() === name.toLowerCase() && match[2]) return match[2];
+  }
+  return undefined;
+}
