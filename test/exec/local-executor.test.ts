@@ -12,7 +12,7 @@ function runScript(script: string, args: readonly string[] = [], options: Partia
 }
 
 /** True while the pid exists and is not a zombie waiting for a (possibly absent) reaper. */
-export function isAlive(pid: number): boolean {
+function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (_gone) {
