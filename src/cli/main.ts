@@ -1,0 +1,15 @@
+/** The `ldfleet` command. Each subcommand lives in its own module and adds itself here. */
+import { Command } from 'commander';
+import { addServerCommand } from './server-command.js';
+
+const program = new Command()
+  .name('ldfleet')
+  .description('Manage fleets of LDPlayer emulators across Windows workstations')
+  .showHelpAfterError();
+
+addServerCommand(program);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  process.stderr.write(`ldfleet: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

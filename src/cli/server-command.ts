@@ -1,0 +1,72 @@
+import type { Command } from 'commander';
+import { ConfigError, createServer, loadConfig } from '../server/index.js';
+import type { Config } from '../server/index.js';
+
+interface ServerFlags {
+  port?: string;
+  host?: string;
+  config?: string;
+  checkConfig?: boolean;
+}
+
+/** `ldfleet server`: runs the control server until SIGINT or SIGTERM. */
+export function addServerCommand(program: Command): void {
+  program
+    .command('server')
+    .description('run the control server (REST API, WebSocket, docs)')
+    .option('--port <port>', 'port to listen on (default 8080, LDFLEET_PORT)')
+    .option('--host <host>', 'address to listen on (default 127.0.0.1, LDFLEET_HOST)')
+    .option('--config <file>', 'JSON file of settings; the environment and flags override it')
+    .option('--check-config', 'validate the configuration, print it without secrets and exit')
+    .action(async (flags: ServerFlags) => {
+      const config = readConfig(flags);
+      if (flags.checkConfig) {
+        process.stdout.write(`configuration is valid:\n${JSON.stringify(withoutSecrets(config), null, 2)}\n`);
+        return;
+      }
+      await runServer(config);
+    });
+}
+
+function readConfig(flags: ServerFlags): Config {
+  try {
+    return loadConfig({ env: process.env, file: flags.config, overrides: { port: flags.port, host: flags.host } });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`ldfleet server: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+function withoutSecrets(config: Config): Record<string, unknown> {
+  const shown: Record<string, unknown> = { ...config };
+  for (const key of ['jwtSecret', 'adminPassword'] as const) if (shown[key] !== undefined) shown[key] = '(set)';
+  if (typeof shown.databaseUrl === 'string') shown.databaseUrl = shown.databaseUrl.replace(/\/\/[^@/]*@/, '//***@');
+  return shown;
+}
+
+async function runServer(config: Config): Promise<void> {
+  const server = await createServer(config);
+  const url = await server.listen();
+  process.stdout.write(`ldfleet server listening on ${url} (API ${url}/api/v1, docs ${url}/docs)\n`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    server.app.log.info({ signal }, 'shutting down');
+    // A stuck connection must not keep the process alive forever.
+    const deadline = setTimeout(() => process.exit(1), 10_000);
+    deadline.unref();
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        server.app.log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}

@@ -1,0 +1,97 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { forbidden, unauthorized } from '../http/errors.js';
+import { hasRole, isRole } from './roles.js';
+import type { RouteAuth } from './roles.js';
+import type { Principal } from './principal.js';
+import type { AuthService } from './service.js';
+import type { AuditLog } from './audit.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Who may call the route: `public` or the least role. Required on every /api/v1 route. */
+    auth?: RouteAuth;
+    /** Set to false when the handler writes its own audit entry (login). */
+    audit?: boolean;
+  }
+  interface FastifyRequest {
+    /** The authenticated caller; null on public routes and before authentication. */
+    principal: Principal | null;
+  }
+}
+
+export const API_PREFIX = '/api/v1';
+
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  auth: RouteAuth;
+}
+
+/**
+ * Makes every route state its access rule, and enforces it. A route under /api/v1 registered
+ * without `config.auth` fails at start-up, so no endpoint can be left open by omission.
+ * Routes elsewhere (health, metrics, docs) are public unless they say otherwise.
+ */
+export function installAuthGuard(app: FastifyInstance, auth: AuthService, routes: RegisteredRoute[]): void {
+  app.decorateRequest('principal', null);
+
+  app.addHook('onRoute', (route) => {
+    const rule = route.config?.auth;
+    if (route.url.startsWith(API_PREFIX) && rule === undefined) {
+      throw new Error(`route ${String(route.method)} ${route.url} has no config.auth: say 'public' or the least role`);
+    }
+    if (rule !== undefined && rule !== 'public' && !isRole(rule)) {
+      throw new Error(`route ${route.url} has an unknown config.auth ${String(rule)}`);
+    }
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const method of methods) {
+      if (method === 'HEAD' || method === 'OPTIONS') continue;
+      routes.push({ method, url: route.url, auth: rule ?? 'public' });
+    }
+  });
+
+  // onRequest runs before the body is read: unauthenticated callers cannot make us parse anything.
+  app.addHook('onRequest', async (request) => {
+    const rule = request.routeOptions.config.auth;
+    if (rule === undefined || rule === 'public') return;
+    const principal = await authenticate(request, auth);
+    request.principal = principal;
+    if (!hasRole(principal.role, rule)) throw forbidden(`this requires the ${rule} role`);
+  });
+}
+
+async function authenticate(request: FastifyRequest, auth: AuthService): Promise<Principal> {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string') throw unauthorized();
+  const match = /^Bearer +(\S{1,4096})\s*$/i.exec(header);
+  if (!match?.[1]) throw unauthorized('the Authorization header must be "Bearer <token>"');
+  const principal = await auth.authenticate(match[1]);
+  if (!principal) throw unauthorized('the token is invalid, expired or revoked');
+  return principal;
+}
+
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** Writes an audit entry for every mutating request that reached a route, whatever its outcome. */
+export function installAuditHook(app: FastifyInstance, audit: AuditLog): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const config = request.routeOptions.config;
+    const url = request.routeOptions.url;
+    if (!MUTATING.has(request.method) || url === undefined || config.audit === false) return;
+    const params = request.params as Record<string, unknown> | undefined;
+    const target = typeof params?.id === 'string' ? params.id : null;
+    try {
+      await audit.record({
+        actorId: request.principal?.userId ?? null,
+        actorName: request.principal?.username ?? null,
+        action: `${request.method} ${url}`,
+        target,
+        ip: request.ip,
+        statusCode: reply.statusCode,
+        requestId: request.id,
+      });
+    } catch (error) {
+      request.log.error({ err: error }, 'audit entry could not be written');
+    }
+  });
+}

@@ -1,0 +1,42 @@
+import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import type { ScryptOptions } from 'node:crypto';
+
+export const MIN_PASSWORD_LENGTH = 12;
+
+/** scrypt cost: ~50 ms per hash on a workstation CPU, 16 MiB of memory. */
+const PARAMS = { N: 16_384, r: 8, p: 1, keyLength: 32 } as const;
+
+function deriveKey(password: string, salt: Buffer, N: number, r: number, p: number, keyLength: number): Promise<Buffer> {
+  const options: ScryptOptions = { N, r, p, maxmem: 128 * N * r * 2 };
+  return new Promise((resolve, reject) => {
+    scrypt(password.normalize('NFC'), salt, keyLength, options, (error, key) => (error ? reject(error) : resolve(key)));
+  });
+}
+
+/** `scrypt$N$r$p$salt$hash` (base64url): the parameters travel with the hash so they can change later. */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await deriveKey(password, salt, PARAMS.N, PARAMS.r, PARAMS.p, PARAMS.keyLength);
+  return ['scrypt', PARAMS.N, PARAMS.r, PARAMS.p, salt.toString('base64url'), key.toString('base64url')].join('$');
+}
+
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const parts = stored.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+  const [N, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
+  const salt = Buffer.from(parts[4] ?? '', 'base64url');
+  const expected = Buffer.from(parts[5] ?? '', 'base64url');
+  if (!Number.isInteger(N) || !Number.isInteger(r) || !Number.isInteger(p) || expected.length === 0) return false;
+  const actual = await deriveKey(password, salt, N, r, p, expected.length);
+  return timingSafeEqual(actual, expected);
+}
+
+/** A hash of a random password: login checks it for unknown users so that they take as long as known ones. */
+export function makeDecoyHash(): Promise<string> {
+  return hashPassword(randomBytes(18).toString('base64url'));
+}
+
+/** A random password for the first admin: 24 characters of base64url (144 bits). */
+export function generatePassword(): string {
+  return randomBytes(18).toString('base64url');
+}

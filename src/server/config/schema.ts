@@ -1,0 +1,63 @@
+import { Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+
+const LogLevel = Type.Union(
+  ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+  { description: 'one of fatal, error, warn, info, debug, trace, silent' },
+);
+
+/** Every server setting, with its default. One schema checks the file, the environment and flags. */
+export const ConfigSchema = Type.Object(
+  {
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'an integer 0–65535' }),
+    host: Type.String({ minLength: 1, default: '127.0.0.1', description: 'a host name or IP address to listen on' }),
+    dataDir: Type.String({ minLength: 1, default: './data', description: 'a directory path' }),
+    databaseUrl: Type.Optional(
+      Type.String({ pattern: '^postgres(ql)?://', description: 'a postgres:// or postgresql:// URL' }),
+    ),
+    corsOrigins: Type.Array(Type.String({ pattern: '^https?://[^/\\s]+$' }), {
+      default: [],
+      description: 'a list of origins like https://ops.example.com (comma-separated in the environment)',
+    }),
+    jwtSecret: Type.Optional(Type.String({ minLength: 32, description: 'a string of at least 32 characters' })),
+    accessTokenTtl: Type.Integer({ minimum: 30, maximum: 86_400, default: 900, description: 'seconds, 30–86400' }),
+    refreshTokenTtl: Type.Integer({
+      minimum: 300,
+      maximum: 31_536_000,
+      default: 2_592_000,
+      description: 'seconds, 300–31536000',
+    }),
+    adminPassword: Type.Optional(
+      Type.String({ minLength: 12, maxLength: 1024, description: 'a password of at least 12 characters' }),
+    ),
+    logLevel: Type.Union(LogLevel.anyOf, { default: 'info', description: LogLevel.description }),
+    trustProxy: Type.Boolean({ default: false, description: 'true or false' }),
+    loginMaxPerIp: Type.Integer({ minimum: 1, default: 30, description: 'an integer ≥ 1 (login attempts per window)' }),
+    loginMaxPerUser: Type.Integer({ minimum: 1, default: 10, description: 'an integer ≥ 1 (login attempts per window)' }),
+    loginWindowSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 60, description: 'seconds, 1–86400' }),
+    bodyLimit: Type.Integer({ minimum: 1024, default: 1_048_576, description: 'bytes, at least 1024' }),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+export type ConfigKey = keyof Config;
+
+/** The environment variable of each key. */
+export const ENV_NAMES: Readonly<Record<ConfigKey, string>> = {
+  port: 'LDFLEET_PORT',
+  host: 'LDFLEET_HOST',
+  dataDir: 'LDFLEET_DATA_DIR',
+  databaseUrl: 'LDFLEET_DATABASE_URL',
+  corsOrigins: 'LDFLEET_CORS_ORIGINS',
+  jwtSecret: 'LDFLEET_JWT_SECRET',
+  accessTokenTtl: 'LDFLEET_ACCESS_TOKEN_TTL',
+  refreshTokenTtl: 'LDFLEET_REFRESH_TOKEN_TTL',
+  adminPassword: 'LDFLEET_ADMIN_PASSWORD',
+  logLevel: 'LDFLEET_LOG_LEVEL',
+  trustProxy: 'LDFLEET_TRUST_PROXY',
+  loginMaxPerIp: 'LDFLEET_LOGIN_MAX_PER_IP',
+  loginMaxPerUser: 'LDFLEET_LOGIN_MAX_PER_USER',
+  loginWindowSeconds: 'LDFLEET_LOGIN_WINDOW_SECONDS',
+  bodyLimit: 'LDFLEET_BODY_LIMIT',
+};

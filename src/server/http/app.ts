@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto';
+import Fastify from 'fastify';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { Type } from '@sinclair/typebox';
+import type { Config } from '../config/index.js';
+import { sendError, notFound } from './errors.js';
+import type { App, TypeBoxTypeProvider } from './type-provider.js';
+import type { Store } from '../store/index.js';
+
+/** Query parameters that may carry credentials; they are masked in request logs. */
+const SECRET_QUERY = /([?&](?:token|access_token|refreshToken|refresh_token)=)[^&]*/gi;
+
+function loggerOptions(config: Config): FastifyServerOptions['logger'] {
+  return {
+    level: config.logLevel,
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.refreshToken', '*.token', '*.enrollmentToken'],
+      censor: '[redacted]',
+    },
+    serializers: {
+      req(request: { method: string; url: string; ip?: string; id?: string }) {
+        return { method: request.method, url: request.url.replace(SECRET_QUERY, '$1[redacted]'), ip: request.ip, id: request.id };
+      },
+    },
+  };
+}
+
+/** The Fastify instance with the error model, security headers, CORS and the OpenAPI document. */
+export async function buildApp(config: Config): Promise<App> {
+  const app = Fastify({
+    logger: loggerOptions(config),
+    trustProxy: config.trustProxy,
+    bodyLimit: config.bodyLimit,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    // Requests are accepted into at most this many query parameters, so `?a&a&a…` costs little.
+    routerOptions: { maxParamLength: 500 },
+    ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: true, useDefaults: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // JSON is the only body this API reads; anything else is answered 415 rather than parsed.
+  app.removeContentTypeParser('text/plain');
+  app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, notFound(`route ${request.method} ${request.url.split('?')[0]}`)));
+  app.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+
+  await app.register(helmet, { global: true });
+  await app.register(cors, { origin: config.corsOrigins.length > 0 ? config.corsOrigins : false, credentials: false });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'ldfleet API', version: '1' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  return app;
+}
+
+/** `/healthz` (the process answers), `/readyz` (the store answers), `/metrics`, `/openapi.json`. */
+export function registerOperationalRoutes(app: App, store: Store, metrics: () => Promise<string>, contentType: string): void {
+  const hide = { hide: true };
+  app.get('/healthz', { config: { auth: 'public' }, schema: { ...hide, response: { 200: Type.Object({ status: Type.String() }) } } }, async () => ({
+    status: 'ok',
+  }));
+  app.get('/readyz', { config: { auth: 'public' }, schema: hide }, async (_request, reply) => {
+    const ready = await store.ping();
+    return reply
+      .status(ready ? 200 : 503)
+      .send(ready ? { status: 'ready', store: store.kind } : { error: { code: 'not_ready', message: 'the store does not answer' } });
+  });
+  app.get('/metrics', { config: { auth: 'public' }, schema: hide }, async (_request, reply) =>
+    reply.type(contentType).send(await metrics()),
+  );
+  app.get('/openapi.json', { config: { auth: 'public' }, schema: hide }, async () => (app as unknown as FastifyInstance).swagger());
+}

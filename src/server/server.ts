@@ -1,0 +1,109 @@
+import { loadOrCreateSecrets } from './config/index.js';
+import type { Config } from './config/index.js';
+import { openStore } from './store/index.js';
+import type { Store, NamedMigration } from './store/index.js';
+import { AuditLog, AuthService, authUnit, installAuditHook, installAuthGuard, API_PREFIX } from './auth/index.js';
+import type { RegisteredRoute } from './auth/index.js';
+import { Workstations, workstationsUnit } from './workstations/index.js';
+import { buildApp, registerOperationalRoutes } from './http/app.js';
+import { installMetrics } from './http/metrics.js';
+import type { App } from './http/type-provider.js';
+import type { ServerContext, ServerUnit } from './http/context.js';
+
+export interface ServerOptions {
+  /** Units added after the core ones (auth, workstations); their routes live under /api/v1. */
+  readonly units?: readonly ServerUnit[];
+  /** Migrations to apply instead of the built-in list (tests of migrations). */
+  readonly migrations?: readonly NamedMigration[];
+  /** Where the one-time admin password banner goes; stdout by default. */
+  readonly print?: (text: string) => void;
+}
+
+export interface Server extends ServerContext {
+  readonly app: App;
+  readonly workstations: Workstations;
+  /** Every route with its access rule, in registration order (for the security tests). */
+  readonly routes: readonly RegisteredRoute[];
+  /** Starts listening on the configured host and port; resolves with the base URL. */
+  listen(): Promise<string>;
+  /** Stops accepting requests, lets running ones finish, then closes the store. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the whole server: secrets, store (migrated), first admin, the Fastify app with every
+ * unit's routes. Nothing listens until `listen()`.
+ */
+export async function createServer(config: Config, options: ServerOptions = {}): Promise<Server> {
+  const secrets = loadOrCreateSecrets(config.dataDir, { jwtSecret: config.jwtSecret });
+  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, migrations: options.migrations });
+  try {
+    return await assemble(config, store, secrets.jwtSecret, options);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+async function assemble(config: Config, store: Store, jwtSecret: string, options: ServerOptions): Promise<Server> {
+  const auth = await AuthService.create(store, {
+    jwtSecret,
+    accessTokenTtl: config.accessTokenTtl,
+    refreshTokenTtl: config.refreshTokenTtl,
+  });
+  const audit = new AuditLog(store);
+  const workstations = new Workstations(store);
+  await createFirstAdmin(auth, config, options.print ?? ((text) => process.stdout.write(text)));
+
+  const app = await buildApp(config);
+  const routes: RegisteredRoute[] = [];
+  installAuthGuard(app, auth, routes);
+  installAuditHook(app, audit);
+  const registry = installMetrics(app);
+  registerOperationalRoutes(app, store, () => registry.metrics(), registry.contentType);
+
+  const context: ServerContext = { config, store, auth, audit };
+  const units = [authUnit, workstationsUnit(workstations), ...(options.units ?? [])];
+  await app.register(
+    async (api) => {
+      for (const unit of units) await unit.routes(api as App, context);
+    },
+    { prefix: API_PREFIX },
+  );
+  await app.ready();
+
+  let closed = false;
+  return {
+    ...context,
+    app,
+    workstations,
+    routes,
+    async listen() {
+      await app.listen({ port: config.port, host: config.host });
+      const address = app.server.address();
+      const port = typeof address === 'object' && address ? address.port : config.port;
+      const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+      return `http://${host}:${port}`;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      await store.close();
+    },
+  };
+}
+
+async function createFirstAdmin(auth: AuthService, config: Config, print: (text: string) => void): Promise<void> {
+  const { generatedPassword } = await auth.ensureFirstAdmin(config.adminPassword);
+  if (generatedPassword === undefined) return;
+  const line = '='.repeat(72);
+  print(
+    `${line}\n` +
+      `ldfleet: created the first user.\n` +
+      `  user name: admin\n` +
+      `  password:  ${generatedPassword}\n` +
+      `This password is shown only now. Log in and change it (PATCH /api/v1/users/{id}).\n` +
+      `${line}\n`,
+  );
+}

@@ -1,0 +1,14 @@
+import type { Migration } from 'kysely';
+import { coreMigration } from './0001_core.js';
+
+export interface NamedMigration {
+  /** Applied in list order; Kysely also sorts by name, so names start with a zero-padded number. */
+  readonly name: string;
+  readonly migration: Migration;
+}
+
+/**
+ * Every schema change, oldest first. Append new migrations at the end (never edit an applied
+ * one): `{ name: '0002_emulators', migration: emulatorsMigration }`.
+ */
+export const migrations: readonly NamedMigration[] = [{ name: '0001_core', migration: coreMigration }];

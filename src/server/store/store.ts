@@ -1,0 +1,101 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import type { MigrationProvider, Migration } from 'kysely';
+import pg from 'pg';
+import type { Database } from './schema.js';
+import { migrations as defaultMigrations } from './migrations/index.js';
+import type { NamedMigration } from './migrations/index.js';
+
+export type StoreKind = 'sqlite' | 'postgres';
+
+export interface StoreOptions {
+  /** Directory of the SQLite file `ldfleet.db`; ignored when `databaseUrl` is set. */
+  readonly dataDir: string;
+  /** `postgres://…` selects PostgreSQL. */
+  readonly databaseUrl?: string | undefined;
+  readonly migrations?: readonly NamedMigration[];
+}
+
+export interface Store {
+  readonly kind: StoreKind;
+  readonly db: Kysely<Database>;
+  /** True when the database answers a trivial query. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Opens the database, applies every pending migration and returns the query layer. */
+export async function openStore(options: StoreOptions): Promise<Store> {
+  const kind: StoreKind = options.databaseUrl ? 'postgres' : 'sqlite';
+  const db = kind === 'postgres' ? openPostgres(options.databaseUrl ?? '') : openSqlite(options.dataDir);
+  try {
+    await migrate(db, options.migrations ?? defaultMigrations);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return {
+    kind,
+    db,
+    async ping() {
+      try {
+        await sql`select 1`.execute(db);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+function openSqlite(dataDir: string): Kysely<Database> {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const database = new BetterSqlite3(join(dataDir, 'ldfleet.db'));
+  database.pragma('journal_mode = WAL');
+  database.pragma('busy_timeout = 5000');
+  database.pragma('foreign_keys = ON');
+  database.pragma('synchronous = NORMAL');
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+}
+
+function openPostgres(connectionString: string): Kysely<Database> {
+  const pool = new pg.Pool({ connectionString, max: 10 });
+  // An idle client's error (e.g. the server restarting) must not crash the process.
+  pool.on('error', () => undefined);
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+async function migrate(db: Kysely<Database>, list: readonly NamedMigration[]): Promise<void> {
+  const provider: MigrationProvider = {
+    async getMigrations() {
+      const byName: Record<string, Migration> = {};
+      for (const { name, migration } of list) byName[name] = migration;
+      return byName;
+    },
+  };
+  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  if (error) {
+    const failed = results?.find((result) => result.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`database migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** True for a unique-constraint violation on either database. */
+export function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: unknown } | null;
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/**
+ * True for a value the database refused as data (PostgreSQL class 22: a NUL byte in text, a number
+ * out of range…): the client sent it, so it is a 400 rather than a 500.
+ */
+export function isDataException(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code);
+}
