@@ -1,0 +1,175 @@
+/**
+ * The fleet: what the agents report, kept in the store and announced on the event bus. The
+ * gateway feeds it (hello, heartbeat, metrics, inventory, disconnect); the HTTP API reads it.
+ */
+import type { Kysely, Transaction } from 'kysely';
+import type { HelloMessage, InventoryMessage, Metrics } from '../../protocol/index.js';
+import type { Database, Store, WorkstationsTable } from '../store/index.js';
+import { newId, nowIso } from '../store/index.js';
+import type { EventBus } from '../events/index.js';
+import { planInventory } from './inventory.js';
+import type { EmulatorChange } from './inventory.js';
+import type { EmulatorsTable } from './schema.js';
+import { toEmulator, toWorkstationInfo } from './mapping.js';
+import type { EmulatorCounts, WorkstationInfo } from './types.js';
+
+/** Rows per multi-row statement: well under SQLite's and PostgreSQL's bound-parameter limits. */
+const ROWS_PER_STATEMENT = 400;
+
+export interface FleetOptions {
+  readonly store: Store;
+  readonly bus: EventBus;
+  readonly clock?: () => number;
+}
+
+export class Fleet {
+  private readonly db: Kysely<Database>;
+  private readonly bus: EventBus;
+  private readonly clock: () => number;
+
+  constructor(options: FleetOptions) {
+    this.db = options.store.db;
+    this.bus = options.bus;
+    this.clock = options.clock ?? Date.now;
+  }
+
+  /**
+   * A server that stopped without closing its sessions left workstations `online`. Nothing is
+   * connected to a process that just started, so they are offline until their agents say hello.
+   */
+  async resetStatusesAtStartup(): Promise<void> {
+    await this.db.updateTable('workstations').set({ status: 'offline' }).where('status', '!=', 'offline').execute();
+  }
+
+  /** An agent said hello: record what it told and mark its workstation online. */
+  async workstationOnline(workstationId: string, hello: HelloMessage): Promise<WorkstationInfo | null> {
+    const now = this.now();
+    const row = await this.updateWorkstation(workstationId, {
+      hostname: hello.hostname,
+      os: hello.os,
+      agent_version: hello.agentVersion,
+      ldplayer_path: hello.ldplayer.path,
+      ldplayer_version: hello.ldplayer.version,
+      status: 'online',
+      last_seen_at: now,
+      updated_at: now,
+    });
+    return row ? this.bus.publish('workstation.online', toWorkstationInfo(row)).data : null;
+  }
+
+  async workstationOffline(workstationId: string): Promise<WorkstationInfo | null> {
+    const row = await this.updateWorkstation(workstationId, { status: 'offline', updated_at: this.now() });
+    return row ? this.bus.publish('workstation.offline', toWorkstationInfo(row)).data : null;
+  }
+
+  async workstationSeen(workstationId: string): Promise<void> {
+    await this.db.updateTable('workstations').set({ last_seen_at: this.now() }).where('id', '=', workstationId).execute();
+  }
+
+  async recordMetrics(workstationId: string, metrics: Metrics): Promise<void> {
+    await this.db
+      .updateTable('workstations')
+      .set({ metrics: JSON.stringify(metrics), last_seen_at: this.now() })
+      .where('id', '=', workstationId)
+      .execute();
+    this.bus.publish('workstation.metrics', { workstationId, metrics });
+  }
+
+  /**
+   * Applies one inventory message in one transaction: one read of the workstation's rows, then
+   * batched writes. Events go out after the commit, one per real change.
+   */
+  async applyInventory(workstationId: string, message: InventoryMessage): Promise<EmulatorChange[]> {
+    const now = this.now();
+    const changes = await this.db.transaction().execute(async (trx) => {
+      const existing = await trx.selectFrom('emulators').selectAll().where('workstation_id', '=', workstationId).execute();
+      const plan = planInventory(existing, message, { workstationId, now, newId: () => newId(this.clock()) });
+      await deleteRows(trx, plan.removals);
+      await upsertRows(trx, plan.writes);
+      return plan.changes;
+    });
+    if (changes.length > 0) await this.publishChanges(workstationId, changes);
+    return changes;
+  }
+
+  /** Total and running emulators of each given workstation (absent ones have none). */
+  async emulatorCounts(workstationIds: readonly string[]): Promise<Map<string, EmulatorCounts>> {
+    const counts = new Map<string, EmulatorCounts>();
+    if (workstationIds.length === 0) return counts;
+    const rows = await this.db
+      .selectFrom('emulators')
+      .select((eb) => [
+        'workstation_id',
+        eb.fn.countAll<number | string | bigint>().as('total'),
+        eb.fn.sum<number | string | bigint | null>(eb.case().when('state', '=', 'running').then(1).else(0).end()).as('running'),
+      ])
+      .where('workstation_id', 'in', [...workstationIds])
+      .groupBy('workstation_id')
+      .execute();
+    for (const row of rows) counts.set(row.workstation_id, { total: Number(row.total), running: Number(row.running ?? 0) });
+    return counts;
+  }
+
+  private async publishChanges(workstationId: string, changes: readonly EmulatorChange[]): Promise<void> {
+    const workstation = await this.db.selectFrom('workstations').select('name').where('id', '=', workstationId).executeTakeFirst();
+    const name = workstation?.name;
+    for (const change of changes) {
+      const emulator = toEmulator(change.row, name);
+      if (change.kind === 'state') {
+        this.bus.publish('emulator.state', {
+          ...emulator,
+          previousState: toEmulator(change.previous, name).state,
+          previousBooted: change.previous.booted === 1,
+        });
+      } else {
+        this.bus.publish(`emulator.${change.kind}`, emulator);
+      }
+    }
+  }
+
+  private async updateWorkstation(
+    workstationId: string,
+    values: Partial<Omit<WorkstationsTable, 'id'>>,
+  ): Promise<WorkstationsTable | undefined> {
+    await this.db.updateTable('workstations').set(values).where('id', '=', workstationId).execute();
+    return this.db.selectFrom('workstations').selectAll().where('id', '=', workstationId).executeTakeFirst();
+  }
+
+  private now(): string {
+    return nowIso(this.clock());
+  }
+}
+
+async function deleteRows(trx: Transaction<Database>, rows: readonly EmulatorsTable[]): Promise<void> {
+  for (const batch of chunks(rows.map((row) => row.id), ROWS_PER_STATEMENT)) {
+    await trx.deleteFrom('emulators').where('id', 'in', batch).execute();
+  }
+}
+
+/** New and changed rows alike: one `insert … on conflict (id) do update` per batch. */
+async function upsertRows(trx: Transaction<Database>, rows: readonly EmulatorsTable[]): Promise<void> {
+  for (const batch of chunks(rows, ROWS_PER_STATEMENT)) {
+    await trx
+      .insertInto('emulators')
+      .values(batch)
+      .onConflict((conflict) =>
+        conflict.column('id').doUpdateSet((eb) => ({
+          name: eb.ref('excluded.name'),
+          state: eb.ref('excluded.state'),
+          booted: eb.ref('excluded.booted'),
+          pids: eb.ref('excluded.pids'),
+          settings: eb.ref('excluded.settings'),
+          adb_serial: eb.ref('excluded.adb_serial'),
+          observed_at: eb.ref('excluded.observed_at'),
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
+      )
+      .execute();
+  }
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const result: T[][] = [];
+  for (let start = 0; start < items.length; start += size) result.push(items.slice(start, start + size));
+  return result;
+}
