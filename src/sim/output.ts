@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import type iconvLite from 'iconv-lite';
 import type { SimEncoding } from './settings.js';
 
 /** What a command prints and its exit code (a signed value as on Windows; main masks it to a byte). */
@@ -36,7 +37,7 @@ const require = createRequire(import.meta.url);
 export function encodeText(text: string, encoding: SimEncoding): Buffer {
   // eslint-disable-next-line no-control-regex
   if (encoding === 'utf8' || /^[\x00-\x7f]*$/.test(text)) return Buffer.from(text, 'utf8');
-  const iconv = require('iconv-lite') as typeof import('iconv-lite');
+  const iconv = require('iconv-lite') as typeof iconvLite;
   return iconv.encode(text, encoding === 'gbk' ? 'gbk' : 'cp1251');
 }
 

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import type * as pngjs from 'pngjs';
 import type { Resolution } from './config.js';
 
 const require = createRequire(import.meta.url);
@@ -18,7 +19,7 @@ function colourFor(index: number): [number, number, number] {
 
 /** A real PNG that differs per instance: a solid colour from the index with a band marking the index in binary. */
 export function screencapPng(index: number, resolution: Resolution): Buffer {
-  const { PNG } = require('pngjs') as typeof import('pngjs');
+  const { PNG } = require('pngjs') as typeof pngjs;
   const width = Math.max(1, Math.round(resolution.width / SCALE));
   const height = Math.max(1, Math.round(resolution.height / SCALE));
   const png = new PNG({ width, height });
