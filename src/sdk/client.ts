@@ -1,0 +1,226 @@
+import type {
+  ApiToken,
+  AuditEntry,
+  AuditQuery,
+  CreatedApiToken,
+  ErrorBody,
+  Me,
+  Page,
+  PageParams,
+  Role,
+  TokenPair,
+  User,
+  Workstation,
+  WorkstationInput,
+} from './types.js';
+
+/** A reply outside 2xx: the status and the server's error body. */
+export class ApiError extends Error {
+  readonly code: string;
+  readonly details: unknown;
+
+  constructor(
+    readonly status: number,
+    readonly body: ErrorBody,
+    readonly headers: Headers,
+  ) {
+    super(`${status} ${body.error.code}: ${body.error.message}`);
+    this.name = 'ApiError';
+    this.code = body.error.code;
+    this.details = body.error.details;
+  }
+}
+
+export interface ClientOptions {
+  /** The server's base URL, e.g. `http://127.0.0.1:8080` (without /api/v1). */
+  baseUrl: string;
+  /** An API token (`ldf_…`) or an access token; alternatively call `login()`. */
+  token?: string;
+  refreshToken?: string;
+  fetch?: typeof fetch;
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  /** Send no Authorization header. */
+  anonymous?: boolean;
+}
+
+/**
+ * The typed client of the ldfleet API. After `login()` it keeps the token pair and, when the
+ * access token has expired, refreshes once and retries the request.
+ */
+export class LdfleetClient {
+  readonly baseUrl: string;
+  private token: string | undefined;
+  private refreshToken: string | undefined;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(options: ClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.token = options.token;
+    this.refreshToken = options.refreshToken;
+    this.fetchImpl = options.fetch ?? fetch;
+  }
+
+  /** The credential sent now (access or API token). */
+  get currentToken(): string | undefined {
+    return this.token;
+  }
+
+  get currentRefreshToken(): string | undefined {
+    return this.refreshToken;
+  }
+
+  /** A client for the same server with another credential. */
+  withToken(token: string | undefined): LdfleetClient {
+    return new LdfleetClient({ baseUrl: this.baseUrl, token, fetch: this.fetchImpl });
+  }
+
+  // --- auth -------------------------------------------------------------------------------
+
+  async login(username: string, password: string): Promise<TokenPair> {
+    const pair = await this.request<TokenPair>('POST', '/auth/login', { body: { username, password }, anonymous: true });
+    this.token = pair.accessToken;
+    this.refreshToken = pair.refreshToken;
+    return pair;
+  }
+
+  async refresh(refreshToken: string | undefined = this.refreshToken): Promise<TokenPair> {
+    if (refreshToken === undefined) throw new Error('no refresh token: log in first');
+    const pair = await this.request<TokenPair>('POST', '/auth/refresh', { body: { refreshToken }, anonymous: true });
+    this.token = pair.accessToken;
+    this.refreshToken = pair.refreshToken;
+    return pair;
+  }
+
+  /** Ends this client's session (or, without a refresh token, every session of the user). */
+  async logout(): Promise<void> {
+    await this.request<void>('POST', '/auth/logout', { body: this.refreshToken ? { refreshToken: this.refreshToken } : {} });
+    this.token = undefined;
+    this.refreshToken = undefined;
+  }
+
+  me(): Promise<Me> {
+    return this.request('GET', '/auth/me');
+  }
+
+  // --- users (admin) ----------------------------------------------------------------------
+
+  listUsers(page: PageParams = {}): Promise<Page<User>> {
+    return this.request('GET', '/users', { query: { ...page } });
+  }
+  getUser(id: string): Promise<User> {
+    return this.request('GET', `/users/${encodeURIComponent(id)}`);
+  }
+  createUser(input: { username: string; password: string; role: Role }): Promise<User> {
+    return this.request('POST', '/users', { body: input });
+  }
+  updateUser(id: string, changes: { role?: Role; disabled?: boolean; password?: string }): Promise<User> {
+    return this.request('PATCH', `/users/${encodeURIComponent(id)}`, { body: changes });
+  }
+  deleteUser(id: string): Promise<void> {
+    return this.request('DELETE', `/users/${encodeURIComponent(id)}`);
+  }
+
+  // --- API tokens (own) -------------------------------------------------------------------
+
+  listTokens(page: PageParams = {}): Promise<Page<ApiToken>> {
+    return this.request('GET', '/tokens', { query: { ...page } });
+  }
+  createToken(input: { name: string; role?: Role; expiresAt?: string }): Promise<CreatedApiToken> {
+    return this.request('POST', '/tokens', { body: input });
+  }
+  revokeToken(id: string): Promise<void> {
+    return this.request('DELETE', `/tokens/${encodeURIComponent(id)}`);
+  }
+
+  // --- workstations -----------------------------------------------------------------------
+
+  listWorkstations(params: PageParams & { tag?: string; status?: Workstation['status'] } = {}): Promise<Page<Workstation>> {
+    return this.request('GET', '/workstations', { query: { ...params } });
+  }
+  getWorkstation(id: string): Promise<Workstation> {
+    return this.request('GET', `/workstations/${encodeURIComponent(id)}`);
+  }
+  createWorkstation(input: WorkstationInput): Promise<{ workstation: Workstation; enrollmentToken: string }> {
+    return this.request('POST', '/workstations', { body: input });
+  }
+  updateWorkstation(id: string, changes: Partial<WorkstationInput>): Promise<Workstation> {
+    return this.request('PATCH', `/workstations/${encodeURIComponent(id)}`, { body: changes });
+  }
+  deleteWorkstation(id: string): Promise<void> {
+    return this.request('DELETE', `/workstations/${encodeURIComponent(id)}`);
+  }
+  rotateEnrollmentToken(id: string): Promise<{ enrollmentToken: string }> {
+    return this.request('POST', `/workstations/${encodeURIComponent(id)}/enrollment-token`);
+  }
+
+  // --- audit (admin) ----------------------------------------------------------------------
+
+  listAudit(query: AuditQuery = {}): Promise<Page<AuditEntry>> {
+    return this.request('GET', '/audit', { query: { ...query } });
+  }
+
+  /** Every item of a paged list, following `nextCursor`. */
+  async all<T>(list: (page: PageParams) => Promise<Page<T>>, pageSize = 1000): Promise<T[]> {
+    const items: T[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await list({ limit: pageSize, ...(cursor ? { cursor } : {}) });
+      items.push(...page.items);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return items;
+  }
+
+  // --- outside /api/v1 --------------------------------------------------------------------
+
+  async health(): Promise<{ status: string }> {
+    return this.raw('GET', '/healthz');
+  }
+  async ready(): Promise<{ status: string; store: string }> {
+    return this.raw('GET', '/readyz');
+  }
+
+  /** Any /api/v1 route: `path` is relative to /api/v1. Throws ApiError outside 2xx. */
+  async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const send = () => this.raw<T>(method, `/api/v1${path}`, options);
+    try {
+      return await send();
+    } catch (error) {
+      const canRefresh = error instanceof ApiError && error.status === 401 && !options.anonymous && this.refreshToken !== undefined;
+      if (!canRefresh) throw error;
+      await this.refresh();
+      return send();
+    }
+  }
+
+  private async raw<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const url = new URL(this.baseUrl + path);
+    for (const [key, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (!options.anonymous && this.token) headers.authorization = `Bearer ${this.token}`;
+    let body: string | undefined;
+    if (options.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(options.body);
+    }
+    const response = await this.fetchImpl(url, { method, headers, body });
+    const text = await response.text();
+    const parsed = text.length > 0 ? (JSON.parse(text) as unknown) : undefined;
+    if (!response.ok) {
+      const errorBody = isErrorBody(parsed) ? parsed : { error: { code: 'http_error', message: `HTTP ${response.status}` } };
+      throw new ApiError(response.status, errorBody, response.headers);
+    }
+    return parsed as T;
+  }
+}
+
+function isErrorBody(value: unknown): value is ErrorBody {
+  const error = (value as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  return typeof error?.code === 'string' && typeof error.message === 'string';
+}

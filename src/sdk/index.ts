@@ -1,0 +1,4 @@
+/** The typed client of the ldfleet API (fetch-based; Node 20+ and browsers). */
+export { LdfleetClient, ApiError } from './client.js';
+export type { ClientOptions, RequestOptions } from './client.js';
+export type * from './types.js';
