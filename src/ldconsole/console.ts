@@ -140,8 +140,9 @@ export class LdConsole {
   }
 
   /**
-   * Every instance, stopped ones included. With an installDir, titles that came through the
-   * code page lossily (`?`, U+FFFD) are replaced by the config's `statusSettings.playerName`.
+   * Every instance, stopped ones included. With an installDir, any title that is not plain
+   * ASCII is taken from the config's `statusSettings.playerName`: through a code page it may
+   * have become `?`, and a short GBK or CP1251 title can even pass as (wrong) UTF-8.
    */
   async list2(options?: CallOptions): Promise<List2Row[]> {
     const call = await this.simple('list2', [], options);
@@ -433,6 +434,11 @@ export class LdConsole {
     await this.simple('zoomOut', selector ? selectorArgs('zoomOut', selector) : [], options);
   }
 
+  /** Listed in the command set of two wrappers; what it does is unknown. */
+  async rock(options?: CallOptions): Promise<void> {
+    await this.simple('rock', [], options);
+  }
+
   /** Plays a macro given as the JSON body of a `.record` file; returns ldconsole's JSON reply, if any. */
   async operaterecord(selector: Selector, content: string | object, options?: CallOptions): Promise<unknown> {
     const json = typeof content === 'string' ? content : JSON.stringify(content);
@@ -505,7 +511,7 @@ export class LdConsole {
   }
 
   private async withTrueTitle(row: List2Row): Promise<List2Row> {
-    if (this.installDir === undefined || !looksLossy(row.title)) return row;
+    if (this.installDir === undefined || !mayBeMisdecoded(row.title)) return row;
     try {
       const title = (await readInstanceConfig(this.installDir, row.index)).title;
       return title === undefined ? row : { ...row, title };
@@ -513,6 +519,11 @@ export class LdConsole {
       return row;
     }
   }
+}
+
+/** Plain ASCII survives every code page; anything else may not have. */
+function mayBeMisdecoded(title: string): boolean {
+  return looksLossy(title) || /[^\x20-\x7e]/.test(title);
 }
 
 function findRow(rows: readonly List2Row[], selector: Selector): List2Row | undefined {

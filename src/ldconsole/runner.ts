@@ -113,13 +113,15 @@ const MESSAGES: Partial<Record<LdConsoleErrorCode, string>> = {
 
 /** Throws the error the output announces; used by every command. */
 export function throwIfOutputError(call: RawCall, extraText = ''): void {
-  const code = errorCodeInOutput(call.stdout) ?? androidErrorCodeInOutputIfAny(call, extraText);
-  if (code) throw failure(code, call, `ldconsole ${call.command}: ${MESSAGES[code] ?? code}: ${firstLine(call.stdout)}`);
+  const code = errorCodeInOutput(call.stdout) ?? androidErrorCodeInOutput(`${call.stdout}\n${extraText}`) ?? appFailureIn(call);
+  if (code) throw failure(code, call, `ldconsole ${call.command}: ${MESSAGES[code] ?? 'failed'}: ${firstLine(call.stdout)}`);
 }
 
-function androidErrorCodeInOutputIfAny(call: RawCall, extraText: string): LdConsoleErrorCode | undefined {
-  if (call.command !== 'adb' && call.command !== 'getprop') return undefined;
-  return androidErrorCodeInOutput(`${call.stdout}\n${extraText}`);
+/** Package-manager failures (`Failure [INSTALL_FAILED_…]`) come back with rc 0. */
+const APP_COMMANDS = new Set(['installapp', 'uninstallapp', 'backupapp', 'restoreapp', 'runapp', 'killapp']);
+
+function appFailureIn(call: RawCall): LdConsoleErrorCode | undefined {
+  return APP_COMMANDS.has(call.command) && /^\s*Failure\b/m.test(call.stdout) ? 'failed' : undefined;
 }
 
 /** For commands whose success is rc 0: a non-zero code without a known message is a plain failure. */
