@@ -1,0 +1,89 @@
+/**
+ * Per-workstation admission: what may start on one workstation now. LDPlayer misbehaves when
+ * mutations overlap and when many instances boot at once, so each workstation has
+ *  - one mutation lane: one state-changing ldconsole call in flight at a time;
+ *  - K boot slots: at most K instances between `launch` and `sys.boot_completed`;
+ *  - a launch interval: at least S ms between two launches;
+ *  - a bound on parallel reads (shell, screenshots), which do not touch the lane.
+ * Lanes are independent, so a busy or failing workstation never slows another.
+ */
+import type { ActionClass } from './types.js';
+
+export interface WorkstationLimits {
+  maxConcurrentBoots: number;
+  launchIntervalMs: number;
+  maxParallelReads: number;
+}
+
+export const DEFAULT_LIMITS: WorkstationLimits = { maxConcurrentBoots: 2, launchIntervalMs: 2000, maxParallelReads: 8 };
+
+/** Reads a workstation's stored `limits` JSON over the server's defaults, ignoring junk. */
+export function resolveLimits(stored: unknown, defaults: WorkstationLimits): WorkstationLimits {
+  const limits = (stored ?? {}) as Record<string, unknown>;
+  const positiveInt = (value: unknown, fallback: number, min: number) =>
+    typeof value === 'number' && Number.isInteger(value) && value >= min ? value : fallback;
+  return {
+    maxConcurrentBoots: positiveInt(limits.maxConcurrentBoots, defaults.maxConcurrentBoots, 1),
+    launchIntervalMs: positiveInt(limits.launchIntervalMs, defaults.launchIntervalMs, 0),
+    maxParallelReads: defaults.maxParallelReads,
+  };
+}
+
+/** A granted place in the lane; `release` is idempotent. */
+export interface Admission {
+  readonly kind: ActionClass;
+  /** Frees the mutation lane early (a start frees it once its launch went out). */
+  releaseLane(): void;
+  release(): void;
+}
+
+export class WorkstationLane {
+  private laneBusy = false;
+  private booting = 0;
+  private reads = 0;
+  private lastLaunchAt = Number.NEGATIVE_INFINITY;
+
+  constructor(public limits: WorkstationLimits) {}
+
+  /** 0 when `kind` may start now; else ms to wait (Infinity = until something is released). */
+  waitFor(kind: ActionClass, now: number): number {
+    if (kind === 'read') return this.reads < this.limits.maxParallelReads ? 0 : Number.POSITIVE_INFINITY;
+    if (this.laneBusy) return Number.POSITIVE_INFINITY;
+    if (kind === 'mutation') return 0;
+    if (this.booting >= this.limits.maxConcurrentBoots) return Number.POSITIVE_INFINITY;
+    return Math.max(0, this.lastLaunchAt + this.limits.launchIntervalMs - now);
+  }
+
+  /** Takes the place `waitFor` said is free; the caller checked `waitFor(kind) === 0`. */
+  admit(kind: ActionClass, now: number): Admission {
+    let laneHeld = kind !== 'read';
+    let held = true;
+    if (kind === 'read') this.reads += 1;
+    else this.laneBusy = true;
+    if (kind === 'boot') {
+      this.booting += 1;
+      this.lastLaunchAt = now;
+    }
+    const releaseLane = () => {
+      if (!laneHeld) return;
+      laneHeld = false;
+      this.laneBusy = false;
+    };
+    return {
+      kind,
+      releaseLane,
+      release: () => {
+        releaseLane();
+        if (!held) return;
+        held = false;
+        if (kind === 'read') this.reads -= 1;
+        if (kind === 'boot') this.booting -= 1;
+      },
+    };
+  }
+
+  /** True when nothing holds a place (used to drop lanes of workstations that went away). */
+  get idle(): boolean {
+    return !this.laneBusy && this.booting === 0 && this.reads === 0;
+  }
+}

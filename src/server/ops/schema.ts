@@ -1,0 +1,120 @@
+import type { Kysely, Migration } from 'kysely';
+
+/**
+ * One operation. `rpc_id` is the id of the agent call whose outcome the engine does not know
+ * yet: it is set before the call is sent and cleared when the outcome is recorded, so after a
+ * crash or a lost connection the same id is sent again and the agent joins or replays it.
+ */
+export interface OperationsTable {
+  id: string;
+  action: string;
+  status: string;
+  /** Which of the workstation's limits it competes for: `boot`, `mutation` or `read`. */
+  lane: string;
+  emulator_id: string | null;
+  workstation_id: string;
+  batch_id: string | null;
+  /** JSON object. */
+  params: string;
+  attempts: number;
+  /** JSON, or null. */
+  result: string | null;
+  /** JSON `{category, code, message}`, or null. */
+  error: string | null;
+  progress: string | null;
+  created_by: string;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  updated_at: string;
+  cancel_requested: number;
+  /** A retry waits in `queued` until this time (ISO-8601); null = at once. */
+  not_before: string | null;
+  rpc_id: string | null;
+}
+
+export interface BatchesTable {
+  id: string;
+  action: string;
+  params: string;
+  target: string;
+  total: number;
+  created_by: string;
+  created_at: string;
+  finished_at: string | null;
+}
+
+/** A replayed POST with the same key returns the stored operation or batch. */
+export interface IdempotencyKeysTable {
+  principal: string;
+  key: string;
+  request_hash: string;
+  kind: string;
+  resource_id: string;
+  created_at: string;
+}
+
+declare module '../store/schema.js' {
+  interface Database {
+    operations: OperationsTable;
+    batches: BatchesTable;
+    idempotency_keys: IdempotencyKeysTable;
+  }
+}
+
+export const operationsMigration: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema
+      .createTable('batches')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('action', 'text', (c) => c.notNull())
+      .addColumn('params', 'text', (c) => c.notNull())
+      .addColumn('target', 'text', (c) => c.notNull())
+      .addColumn('total', 'integer', (c) => c.notNull())
+      .addColumn('created_by', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('finished_at', 'text')
+      .execute();
+
+    await db.schema
+      .createTable('operations')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('action', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('lane', 'text', (c) => c.notNull())
+      // No foreign key: an operation outlives the emulator it deleted.
+      .addColumn('emulator_id', 'text')
+      .addColumn('workstation_id', 'text', (c) => c.notNull().references('workstations.id').onDelete('cascade'))
+      .addColumn('batch_id', 'text', (c) => c.references('batches.id').onDelete('cascade'))
+      .addColumn('params', 'text', (c) => c.notNull())
+      .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('result', 'text')
+      .addColumn('error', 'text')
+      .addColumn('progress', 'text')
+      .addColumn('created_by', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('started_at', 'text')
+      .addColumn('finished_at', 'text')
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addColumn('cancel_requested', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('not_before', 'text')
+      .addColumn('rpc_id', 'text')
+      .execute();
+    // The dispatcher's claim query, then one index per list filter (each ends in id for keyset pages).
+    await db.schema.createIndex('operations_claim').on('operations').columns(['workstation_id', 'status', 'lane', 'id']).execute();
+    await db.schema.createIndex('operations_status_id').on('operations').columns(['status', 'id']).execute();
+    await db.schema.createIndex('operations_batch_status').on('operations').columns(['batch_id', 'status']).execute();
+    await db.schema.createIndex('operations_emulator_id').on('operations').columns(['emulator_id', 'id']).execute();
+
+    await db.schema
+      .createTable('idempotency_keys')
+      .addColumn('principal', 'text', (c) => c.notNull())
+      .addColumn('key', 'text', (c) => c.notNull())
+      .addColumn('request_hash', 'text', (c) => c.notNull())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('resource_id', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('idempotency_keys_pk', ['principal', 'key'])
+      .execute();
+  },
+};

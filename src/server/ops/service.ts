@@ -1,0 +1,267 @@
+/**
+ * What the routes ask of the engine: queue operations and batches durably (with their
+ * idempotency record, in one transaction, before the reply), read them, cancel and retry.
+ */
+import { createHash } from 'node:crypto';
+import type { Transaction } from 'kysely';
+import type { EventBus } from '../events/index.js';
+import type { Database, Page, PageRequest } from '../store/index.js';
+import { isUniqueViolation, newId, nowIso } from '../store/index.js';
+import { laneOf } from './actions.js';
+import type { OperationEngine } from './engine.js';
+import type { OperationFilter, OperationRepository } from './repository.js';
+import { toBatch, toOperation } from './repository.js';
+import type { OperationsTable } from './schema.js';
+import type { Action, Batch, Operation } from './types.js';
+import './events.js';
+
+/** Rows per multi-row insert: well under both databases' bound-parameter limits. */
+const ROWS_PER_INSERT = 200;
+
+export interface NewOperation {
+  action: Action;
+  workstationId: string;
+  emulatorId?: string | undefined;
+  params: Record<string, unknown>;
+}
+
+export interface Requester {
+  /** The principal's user id: idempotency keys are scoped to it. */
+  principal: string;
+  /** Shown as `createdBy`. */
+  name: string;
+  idempotencyKey?: string | undefined;
+  /** A digest of what was asked; the same key with another digest is a conflict. */
+  requestHash: string;
+}
+
+export type Stored = { kind: 'operation'; operation: Operation } | { kind: 'batch'; batch: Batch };
+
+export class IdempotencyConflictError extends Error {
+  constructor() {
+    super('this Idempotency-Key was used for a different request');
+  }
+}
+
+export class OperationStateError extends Error {
+  constructor(
+    readonly code: 'not_found' | 'already_finished' | 'not_retryable',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A stable digest of a request: method, route and body. */
+export function requestDigest(parts: unknown): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
+}
+
+export class OperationService {
+  constructor(
+    private readonly repo: OperationRepository,
+    private readonly engine: OperationEngine,
+    private readonly bus: EventBus,
+  ) {}
+
+  /** The stored reply of an earlier request with the same key, if any. */
+  async replay(requester: Requester): Promise<Stored | undefined> {
+    if (requester.idempotencyKey === undefined) return undefined;
+    const record = await this.repo.db
+      .selectFrom('idempotency_keys')
+      .selectAll()
+      .where('principal', '=', requester.principal)
+      .where('key', '=', requester.idempotencyKey)
+      .executeTakeFirst();
+    if (!record) return undefined;
+    if (record.request_hash !== requester.requestHash) throw new IdempotencyConflictError();
+    if (record.kind === 'batch') {
+      const batch = await this.getBatch(record.resource_id, { limit: 100 });
+      return batch ? { kind: 'batch', batch } : undefined;
+    }
+    const operation = await this.getOperation(record.resource_id);
+    return operation ? { kind: 'operation', operation } : undefined;
+  }
+
+  async submitOperation(requester: Requester, operation: NewOperation): Promise<Operation> {
+    const stored = await this.store(requester, async (trx, now) => {
+      const row = operationRow(operation, undefined, requester.name, now);
+      await trx.insertInto('operations').values(row).execute();
+      return { kind: 'operation' as const, id: row.id, rows: [row] };
+    });
+    if (stored.kind !== 'operation') throw new IdempotencyConflictError();
+    return stored.operation;
+  }
+
+  async submitBatch(
+    requester: Requester,
+    batch: { action: Action; params: Record<string, unknown>; target: unknown },
+    operations: readonly NewOperation[],
+  ): Promise<Batch> {
+    const stored = await this.store(requester, async (trx, now) => {
+      const id = newId(now);
+      await trx
+        .insertInto('batches')
+        .values({
+          id,
+          action: batch.action,
+          params: JSON.stringify(batch.params),
+          target: JSON.stringify(batch.target),
+          total: operations.length,
+          created_by: requester.name,
+          created_at: nowIso(now),
+          // An empty batch is finished from the start.
+          finished_at: operations.length === 0 ? nowIso(now) : null,
+        })
+        .execute();
+      const rows = operations.map((operation) => operationRow(operation, id, requester.name, now));
+      for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
+        await trx.insertInto('operations').values(rows.slice(start, start + ROWS_PER_INSERT)).execute();
+      }
+      return { kind: 'batch' as const, id, rows };
+    });
+    if (stored.kind !== 'batch') throw new IdempotencyConflictError();
+    return stored.batch;
+  }
+
+  async getOperation(id: string): Promise<Operation | undefined> {
+    const row = await this.repo.get(id);
+    return row ? toOperation(row) : undefined;
+  }
+
+  async listOperations(filter: OperationFilter, page: PageRequest): Promise<Page<Operation>> {
+    const result = await this.repo.list(filter, page);
+    return { ...result, items: result.items.map(toOperation) };
+  }
+
+  /** The batch with its counts and one page of its children. */
+  async getBatch(id: string, page: PageRequest): Promise<Batch | undefined> {
+    const row = await this.repo.getBatch(id);
+    if (!row) return undefined;
+    const [counts, children] = await Promise.all([this.repo.batchCounts(id), this.repo.list({ batch: id }, page)]);
+    return { ...toBatch(row, counts), operations: children.items.map(toOperation), nextCursor: children.nextCursor };
+  }
+
+  /**
+   * Queued ⇒ cancelled at once. Running ⇒ cancel requested: the engine stops waiting where it
+   * can and does not retry. Finished ⇒ `already_finished`.
+   */
+  async cancel(id: string): Promise<Operation> {
+    const now = Date.now();
+    const cancelled = await this.repo.transition(id, ['queued'], { status: 'cancelled', finished_at: nowIso(now), not_before: null }, now);
+    if (cancelled) {
+      this.engine.announce(cancelled, 'operation.finished');
+      return toOperation(cancelled);
+    }
+    const requested = await this.repo.transition(id, ['running'], { cancel_requested: 1 }, now);
+    if (requested) {
+      this.engine.announce(requested, 'operation.updated');
+      this.engine.abortRunning(id);
+      return toOperation(requested);
+    }
+    const row = await this.repo.get(id);
+    if (!row) throw new OperationStateError('not_found', 'operation not found');
+    throw new OperationStateError('already_finished', `operation ${id} is already ${row.status}`);
+  }
+
+  /** Failed or cancelled ⇒ queued again; its attempts go on counting. */
+  async retry(id: string): Promise<Operation> {
+    const now = Date.now();
+    const row = await this.repo.transition(
+      id,
+      ['failed', 'cancelled'],
+      { status: 'queued', finished_at: null, error: null, result: null, progress: null, cancel_requested: 0, not_before: null },
+      now,
+    );
+    if (!row) {
+      const existing = await this.repo.get(id);
+      if (!existing) throw new OperationStateError('not_found', 'operation not found');
+      throw new OperationStateError('not_retryable', `operation ${id} is ${existing.status}; only failed or cancelled ones can be retried`);
+    }
+    if (row.batch_id !== null) await this.repo.reopenBatch(row.batch_id);
+    this.engine.announce(row, 'operation.updated');
+    this.engine.kick(row.workstation_id);
+    return toOperation(row);
+  }
+
+  /**
+   * Writes the idempotency record and the rows in one transaction, then announces them and
+   * wakes the dispatcher. Two concurrent requests with one key: the loser's insert of the key
+   * fails, its transaction rolls back, and it returns the winner's reply.
+   */
+  private async store(
+    requester: Requester,
+    write: (trx: Transaction<Database>, now: number) => Promise<{ kind: 'operation' | 'batch'; id: string; rows: OperationsTable[] }>,
+  ): Promise<Stored> {
+    const now = Date.now();
+    let written: { kind: 'operation' | 'batch'; id: string; rows: OperationsTable[] };
+    try {
+      written = await this.repo.db.transaction().execute(async (trx) => {
+        const result = await write(trx, now);
+        if (requester.idempotencyKey !== undefined) {
+          await trx
+            .insertInto('idempotency_keys')
+            .values({
+              principal: requester.principal,
+              key: requester.idempotencyKey,
+              request_hash: requester.requestHash,
+              kind: result.kind,
+              resource_id: result.id,
+              created_at: nowIso(now),
+            })
+            .execute();
+        }
+        return result;
+      });
+    } catch (error) {
+      if (requester.idempotencyKey !== undefined && isUniqueViolation(error)) {
+        const stored = await this.replay(requester);
+        if (stored) return stored;
+      }
+      throw error;
+    }
+    return this.announceWritten(written);
+  }
+
+  private async announceWritten(written: { kind: 'operation' | 'batch'; id: string; rows: OperationsTable[] }): Promise<Stored> {
+    for (const row of written.rows) this.engine.announce(row, 'operation.created');
+    for (const workstationId of new Set(written.rows.map((row) => row.workstation_id))) this.engine.kick(workstationId);
+    if (written.kind === 'operation') {
+      const [row] = written.rows;
+      if (!row) throw new Error('an operation was written without its row');
+      return { kind: 'operation', operation: toOperation(row) };
+    }
+    const batch = await this.getBatch(written.id, { limit: 100 });
+    if (!batch) throw new Error(`batch ${written.id} vanished after it was written`);
+    const { operations: _children, nextCursor: _cursor, ...summary } = batch;
+    this.bus.publish('batch.created', summary);
+    if (batch.finishedAt !== undefined) this.bus.publish('batch.finished', summary);
+    return { kind: 'batch', batch };
+  }
+}
+
+function operationRow(operation: NewOperation, batchId: string | undefined, createdBy: string, now: number): OperationsTable {
+  const at = nowIso(now);
+  return {
+    id: newId(now),
+    action: operation.action,
+    status: 'queued',
+    lane: laneOf(operation.action, operation.params),
+    emulator_id: operation.emulatorId ?? null,
+    workstation_id: operation.workstationId,
+    batch_id: batchId ?? null,
+    params: JSON.stringify(operation.params),
+    attempts: 0,
+    result: null,
+    error: null,
+    progress: null,
+    created_by: createdBy,
+    created_at: at,
+    started_at: null,
+    finished_at: null,
+    updated_at: at,
+    cancel_requested: 0,
+    not_before: null,
+    rpc_id: null,
+  };
+}
