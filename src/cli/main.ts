@@ -1,5 +1,6 @@
 /** The `ldfleet` command. Each subcommand lives in its own module and adds itself here. */
 import { Command } from 'commander';
+import { addAgentCommand } from './agent.js';
 import { addServerCommand } from './server-command.js';
 
 const program = new Command()
@@ -8,6 +9,7 @@ const program = new Command()
   .showHelpAfterError();
 
 addServerCommand(program);
+addAgentCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`ldfleet: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -1,0 +1,233 @@
+/**
+ * The workstation agent: one connection to the server, and on it the session of the protocol —
+ * hello, then after welcome a full inventory, heartbeats, metrics, inventory diffs from polling,
+ * and answers to RPC calls.
+ */
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { LocalExecutor, type Executor } from '../exec/index.js';
+import { LdConsole, type Codepage } from '../ldconsole/index.js';
+import { PROTOCOL_VERSION, type HelloMessage, type ServerMessage } from '../protocol/index.js';
+import type { BackoffOptions } from './backoff.js';
+import { AgentConnection } from './connection.js';
+import { InventoryFeed } from './feed.js';
+import { describeError, silentLogger, type AgentLogger } from './log.js';
+import { MetricsSampler } from './metrics.js';
+import { InventoryObserver } from './observer.js';
+import { RpcDispatcher } from './rpc.js';
+import { DEFAULT_TRANSFER_OPTIONS, TransferStore, type TransferOptions } from './transfers.js';
+
+export interface AgentOptions {
+  /** The server's base URL, e.g. `http://fleet.example:8080`. */
+  readonly serverUrl: string;
+  /** The workstation's enrollment token. */
+  readonly token: string;
+  /** `ldconsole.exe`, or the simulator's bin. */
+  readonly ldconsolePath: string;
+  /** The LDPlayer install dir (its `vms/config` holds the instance configs). */
+  readonly installDir: string;
+  /** Code page ldconsole's output falls back to; cp936 (GBK) by default. */
+  readonly codepage?: Codepage;
+  /** Environment of the ldconsole processes (the simulator reads its home from it); inherited when absent. */
+  readonly ldconsoleEnv?: NodeJS.ProcessEnv;
+  readonly executor?: Executor;
+  readonly logger?: AgentLogger;
+  /** Reported in hello; the OS hostname by default. */
+  readonly hostname?: string;
+  /** The LDPlayer version, when known. */
+  readonly ldplayerVersion?: string | null;
+  readonly backoff?: BackoffOptions;
+  /** Delay before redialling after the server refused the token. */
+  readonly authRetryMs?: number;
+  /** The socket is dropped and redialled when no welcome follows hello within this time. */
+  readonly welcomeTimeoutMs?: number;
+  readonly transfers?: Partial<TransferOptions>;
+}
+
+/** The cadence the server set in its welcome. */
+interface Cadence {
+  readonly heartbeatMs: number;
+  readonly inventoryPollMs: number;
+  readonly metricsMs: number;
+}
+
+/** Missing this many heartbeat intervals of server traffic means the socket is dead. */
+const SILENT_HEARTBEATS = 3;
+const DEFAULT_WELCOME_TIMEOUT_MS = 15_000;
+
+export const AGENT_VERSION = readPackageVersion();
+
+export class Agent {
+  readonly driver: LdConsole;
+  readonly observer: InventoryObserver;
+  readonly feed: InventoryFeed;
+  readonly dispatcher: RpcDispatcher;
+  private readonly logger: AgentLogger;
+  private readonly connection: AgentConnection;
+  private readonly transfers: TransferStore;
+  private readonly metrics: MetricsSampler;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private welcomeTimer: NodeJS.Timeout | undefined;
+  private workstationId: string | undefined;
+  /** Counts welcomes, so a poll loop of an ended session does not carry on into the next one. */
+  private session = 0;
+
+  constructor(private readonly options: AgentOptions) {
+    this.logger = options.logger ?? silentLogger;
+    this.driver = new LdConsole({
+      executor: options.executor ?? new LocalExecutor(),
+      path: options.ldconsolePath,
+      installDir: options.installDir,
+      ...(options.codepage ? { codepage: options.codepage } : {}),
+      ...(options.ldconsoleEnv ? { env: options.ldconsoleEnv } : {}),
+    });
+    this.observer = new InventoryObserver({ driver: this.driver, installDir: options.installDir, logger: this.logger });
+    this.connection = new AgentConnection(
+      {
+        serverUrl: options.serverUrl,
+        token: options.token,
+        logger: this.logger,
+        ...(options.backoff ? { backoff: options.backoff } : {}),
+        ...(options.authRetryMs !== undefined ? { authRetryMs: options.authRetryMs } : {}),
+      },
+      { onOpen: () => this.onOpen(), onMessage: (message) => this.onMessage(message), onClose: () => this.onClose() },
+    );
+    this.feed = new InventoryFeed(this.observer, (message) => this.connection.send(message));
+    this.transfers = new TransferStore({ ...DEFAULT_TRANSFER_OPTIONS, ...options.transfers });
+    this.dispatcher = new RpcDispatcher({
+      driver: this.driver,
+      inventory: {
+        refresh: () => this.feed.refresh(),
+        resync: () => this.feed.resync(),
+        markBooted: (index) => this.observer.markBooted(index),
+      },
+      transfers: this.transfers,
+      logger: this.logger,
+    });
+    this.metrics = new MetricsSampler(options.installDir);
+  }
+
+  /** Starts dialling the server; returns at once (the agent connects and reconnects on its own). */
+  start(): void {
+    this.logger.info({ server: this.options.serverUrl, ldconsole: this.options.ldconsolePath, installDir: this.options.installDir }, 'agent starting');
+    this.connection.start();
+  }
+
+  /** Closes the socket, stops every timer and deletes pending uploads. */
+  async stop(): Promise<void> {
+    this.stopSessionTimers();
+    await this.connection.stop();
+    await this.transfers.close();
+    this.logger.info({}, 'agent stopped');
+  }
+
+  /** Whether the server has welcomed the current connection. */
+  get welcomed(): boolean {
+    return this.workstationId !== undefined && this.connection.isOpen;
+  }
+
+  private onOpen(): void {
+    this.connection.send(this.hello());
+    this.welcomeTimer = setTimeout(() => this.connection.drop('no welcome after hello'), this.options.welcomeTimeoutMs ?? DEFAULT_WELCOME_TIMEOUT_MS);
+  }
+
+  private onClose(): void {
+    this.stopSessionTimers();
+    this.session += 1;
+    this.workstationId = undefined;
+    this.feed.stopPublishing();
+    void this.transfers.dropIncomplete();
+  }
+
+  private onMessage(message: ServerMessage): void {
+    switch (message.type) {
+      case 'welcome':
+        this.workstationId = message.workstationId;
+        this.logger.info({ workstationId: message.workstationId }, 'welcomed by the server');
+        this.startSession(message);
+        return;
+      case 'inventory.resync':
+        this.feed.resync().catch((error: unknown) => this.logPollFailure(error));
+        return;
+      case 'file.chunk':
+        this.transfers.receive(message);
+        return;
+      case 'rpc.call':
+        void this.dispatcher.dispatch(message).then((result) => this.connection.send(result));
+        return;
+    }
+  }
+
+  private startSession(cadence: Cadence): void {
+    this.stopSessionTimers();
+    this.session += 1;
+    this.feed.startPublishing();
+    this.pollInventory(this.session, cadence.inventoryPollMs);
+    this.sendMetrics();
+    this.every(cadence.heartbeatMs, () => {
+      this.connection.send({ type: 'heartbeat' });
+      this.connection.checkAlive(cadence.heartbeatMs * SILENT_HEARTBEATS);
+    });
+    this.every(cadence.metricsMs, () => this.sendMetrics());
+  }
+
+  /** Polls one after another (never overlapping), the first one at once: it carries the full snapshot. */
+  private pollInventory(session: number, intervalMs: number): void {
+    this.feed
+      .refresh()
+      .catch((error: unknown) => this.logPollFailure(error))
+      .finally(() => {
+        if (session !== this.session || this.workstationId === undefined) return;
+        const timer = setTimeout(() => {
+          this.timers.delete(timer);
+          this.pollInventory(session, intervalMs);
+        }, intervalMs);
+        this.timers.add(timer);
+      });
+  }
+
+  private sendMetrics(): void {
+    this.metrics
+      .sample()
+      .then((metrics) => this.connection.send({ type: 'metrics', metrics }))
+      .catch((error: unknown) => this.logger.warn({ error: describeError(error) }, 'metrics sample failed'));
+  }
+
+  private every(intervalMs: number, tick: () => void): void {
+    this.timers.add(setInterval(tick, intervalMs));
+  }
+
+  private stopSessionTimers(): void {
+    clearTimeout(this.welcomeTimer);
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  private logPollFailure(error: unknown): void {
+    this.logger.warn({ error: describeError(error) }, 'inventory poll failed; trying again next tick');
+  }
+
+  private hello(): HelloMessage {
+    return {
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      agentVersion: AGENT_VERSION,
+      hostname: (this.options.hostname ?? os.hostname()).slice(0, 256),
+      os: `${os.type()} ${os.release()} ${os.arch()}`.slice(0, 256),
+      ldplayer: {
+        path: this.options.ldconsolePath.slice(0, 1024),
+        installDir: this.options.installDir.slice(0, 1024),
+        version: this.options.ldplayerVersion ?? null,
+      },
+    };
+  }
+}
+
+function readPackageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
+  } catch (_unreadable) {
+    return '0.0.0';
+  }
+}

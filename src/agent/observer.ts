@@ -1,0 +1,224 @@
+/**
+ * Builds the agent's inventory from what the workstation shows: `list2` for the instances and
+ * their state, each `vms/config/leidianN.config` for names and settings (re-read only when its
+ * mtime moved), `vms/leidianN`'s creation time for the generation, and adb's
+ * `sys.boot_completed` for running instances (asked once per launch until it says yes).
+ */
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  configPath,
+  parseInstanceConfig,
+  type CallOptions,
+  type InstanceConfig,
+  type InstanceSettings,
+  type List2Row,
+  type Selector,
+} from '../ldconsole/index.js';
+import { adbSerialFor, type InstanceState, type ObservedInstance, type Settings } from '../protocol/index.js';
+import { resolveGeneration, snapshotOf, type Generation, type Snapshot } from './inventory.js';
+import { describeError, type AgentLogger } from './log.js';
+
+/** The driver calls the observer needs (LdConsole has them). */
+export interface ObserverDriver {
+  list2(options?: CallOptions): Promise<List2Row[]>;
+  bootCompleted(selector: Selector, options?: CallOptions): Promise<boolean>;
+}
+
+export interface ObserverOptions {
+  readonly driver: ObserverDriver;
+  readonly installDir: string;
+  readonly logger: AgentLogger;
+  /** A not-yet-booted launch is asked again at most this often. */
+  readonly bootProbeIntervalMs?: number;
+  /** adb probes running at once, so 50 instances booting together do not fork 50 adb's. */
+  readonly bootProbeConcurrency?: number;
+  /** Limit on one probe. */
+  readonly bootProbeTimeoutMs?: number;
+}
+
+interface CachedConfig {
+  readonly mtimeMs: number;
+  readonly size: number;
+  readonly ctimeMs: number;
+  readonly text: string;
+}
+
+/** What is known about one launch (one dnplayer pid) of an instance. */
+interface BootProbe {
+  readonly index: number;
+  readonly playerPid: number;
+  booted: boolean;
+  lastProbeAt: number;
+}
+
+const DEFAULT_BOOT_PROBE_INTERVAL_MS = 2_000;
+const DEFAULT_BOOT_PROBE_CONCURRENCY = 4;
+const DEFAULT_BOOT_PROBE_TIMEOUT_MS = 10_000;
+
+export class InventoryObserver {
+  private readonly configs = new Map<number, CachedConfig>();
+  private readonly generations = new Map<number, Generation>();
+  private readonly boots = new Map<number, BootProbe>();
+  /** Indexes a `start` saw boot; their current launch counts as booted without asking adb. */
+  private readonly bootedHints = new Set<number>();
+
+  constructor(private readonly options: ObserverOptions) {}
+
+  /** One full observation. Rejects when list2 fails; a single unreadable instance is skipped. */
+  async observe(): Promise<Snapshot> {
+    const rows = await this.options.driver.list2();
+    this.forgetAllBut(new Set(rows.map((row) => row.index)));
+    const booted = await this.bootStates(rows);
+    const instances = await Promise.all(rows.map((row) => this.observeOne(row, booted.get(row.index) ?? false)));
+    return snapshotOf(instances.filter((instance): instance is ObservedInstance => instance !== undefined));
+  }
+
+  /** Records that the current launch of `index` has booted (a `start` just waited for it). */
+  markBooted(index: number): void {
+    this.bootedHints.add(index);
+  }
+
+  private async observeOne(row: List2Row, booted: boolean): Promise<ObservedInstance | undefined> {
+    const config = await this.readConfig(row.index);
+    const generation = resolveGeneration(this.generations.get(row.index), {
+      ...(await this.folderBirth(row.index)),
+      ...(config ? { configCtimeMs: config.ctimeMs } : {}),
+    });
+    if (generation === null) {
+      // Neither folder nor config yet: an `add` caught half-way. The next poll will see it whole.
+      this.options.logger.debug({ index: row.index }, 'instance has no folder or config yet; skipped this poll');
+      return undefined;
+    }
+    this.generations.set(row.index, generation);
+    const parsed = config ? this.parseConfig(row, config.text) : undefined;
+    const state = observedState(row);
+    return {
+      index: row.index,
+      generation: generation.value,
+      name: parsed?.title ?? row.title,
+      state,
+      booted: state === 'running' && booted,
+      pids: row.playerPid > 0 || row.vboxPid > 0 ? { player: row.playerPid, vbox: row.vboxPid } : null,
+      settings: protocolSettings(parsed?.settings ?? this.defaultsFrom(row)),
+      adbSerial: adbSerialFor(row.index),
+    };
+  }
+
+  private parseConfig(row: List2Row, text: string): InstanceConfig | undefined {
+    try {
+      return parseInstanceConfig(text, row.resolution ? { resolution: row.resolution } : {});
+    } catch (error) {
+      this.options.logger.warn({ index: row.index, error: describeError(error) }, 'unreadable instance config; using defaults');
+      return undefined;
+    }
+  }
+
+  private defaultsFrom(row: List2Row): InstanceSettings {
+    return parseInstanceConfig('{}', row.resolution ? { resolution: row.resolution } : {}).settings;
+  }
+
+  /** The config's text, from cache while its mtime and size stand still. */
+  private async readConfig(index: number): Promise<CachedConfig | undefined> {
+    const file = configPath(this.options.installDir, index);
+    try {
+      const stats = await stat(file);
+      const cached = this.configs.get(index);
+      if (cached && cached.mtimeMs === stats.mtimeMs && cached.size === stats.size) return { ...cached, ctimeMs: stats.ctimeMs };
+      const text = await readFile(file, 'utf8');
+      const fresh: CachedConfig = { mtimeMs: stats.mtimeMs, size: stats.size, ctimeMs: stats.ctimeMs, text };
+      this.configs.set(index, fresh);
+      return fresh;
+    } catch (_missing) {
+      this.configs.delete(index);
+      return undefined;
+    }
+  }
+
+  private async folderBirth(index: number): Promise<{ folderBirthMs?: number }> {
+    try {
+      const stats = await stat(path.join(this.options.installDir, 'vms', `leidian${index}`));
+      return { folderBirthMs: stats.birthtimeMs };
+    } catch (_missing) {
+      return {};
+    }
+  }
+
+  /** Booted flags of the running rows, asking adb only where the answer can have changed. */
+  private async bootStates(rows: readonly List2Row[]): Promise<Map<number, boolean>> {
+    const now = Date.now();
+    const interval = this.options.bootProbeIntervalMs ?? DEFAULT_BOOT_PROBE_INTERVAL_MS;
+    const due: BootProbe[] = [];
+    const byIndex = new Map<number, BootProbe>();
+    for (const row of rows) {
+      if (observedState(row) !== 'running') {
+        this.boots.delete(row.index);
+        this.bootedHints.delete(row.index);
+        continue;
+      }
+      let probe = this.boots.get(row.index);
+      if (probe?.playerPid !== row.playerPid) {
+        probe = { index: row.index, playerPid: row.playerPid, booted: false, lastProbeAt: 0 };
+        this.boots.set(row.index, probe);
+      }
+      if (this.bootedHints.delete(row.index)) probe.booted = true;
+      byIndex.set(row.index, probe);
+      if (!probe.booted && now - probe.lastProbeAt >= interval) due.push(probe);
+    }
+    await forEachLimited(due, this.options.bootProbeConcurrency ?? DEFAULT_BOOT_PROBE_CONCURRENCY, (probe) => this.probeBoot(probe));
+    return new Map([...byIndex].map(([index, probe]) => [index, probe.booted]));
+  }
+
+  private async probeBoot(probe: BootProbe): Promise<void> {
+    probe.lastProbeAt = Date.now();
+    const timeoutMs = this.options.bootProbeTimeoutMs ?? DEFAULT_BOOT_PROBE_TIMEOUT_MS;
+    try {
+      probe.booted = await this.options.driver.bootCompleted({ index: probe.index }, { timeoutMs });
+    } catch (error) {
+      this.options.logger.debug({ index: probe.index, error: describeError(error) }, 'boot probe failed; will ask again');
+    }
+  }
+
+  private forgetAllBut(listed: ReadonlySet<number>): void {
+    for (const cache of [this.configs, this.generations, this.boots]) {
+      for (const index of cache.keys()) if (!listed.has(index)) cache.delete(index);
+    }
+  }
+}
+
+/** list2 says "running" as soon as the window is up; only both processes alive count as running. */
+export function observedState(row: List2Row): InstanceState {
+  if (row.state === 'running' && !row.processesUp) return 'starting';
+  return row.state;
+}
+
+export function protocolSettings(settings: InstanceSettings): Settings {
+  return {
+    cpu: settings.cpu,
+    memoryMb: settings.memoryMb,
+    resolution: { ...settings.resolution },
+    manufacturer: settings.manufacturer,
+    model: settings.model,
+    phoneNumber: settings.phoneNumber,
+    imei: settings.imei,
+    imsi: settings.imsi,
+    simSerial: settings.simSerial,
+    androidId: settings.androidId,
+    mac: settings.mac,
+    autoRotate: settings.autoRotate,
+    lockWindow: settings.lockWindow,
+    root: settings.root,
+  };
+}
+
+/** Runs `task` over `items`, at most `limit` at a time. */
+async function forEachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await task(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

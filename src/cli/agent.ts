@@ -1,0 +1,50 @@
+/** `ldfleet agent`: the workstation agent, until SIGINT or SIGTERM. */
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { DiscoveryError, runAgent } from '../agent/index.js';
+import { isSupportedCodepage } from '../ldconsole/index.js';
+
+interface AgentFlags {
+  server: string;
+  token?: string;
+  ldconsole?: string;
+  ldplayerDir?: string;
+  codepage?: string;
+  logLevel: string;
+}
+
+export function addAgentCommand(program: Command): void {
+  program
+    .command('agent')
+    .description('run the workstation agent: connect to the server and drive this PC\'s LDPlayer')
+    .requiredOption('--server <url>', 'the control server, e.g. http://fleet.example:8080')
+    .option('--token <token>', 'this workstation\'s enrollment token (or LDFLEET_AGENT_TOKEN, which keeps it out of process lists)')
+    .option('--ldconsole <path>', 'ldconsole.exe or the simulator bin; found from the registry and usual folders on Windows when absent')
+    .option('--ldplayer-dir <dir>', 'the LDPlayer install dir holding vms/config (default: the folder of --ldconsole)')
+    .option('--codepage <cp>', 'code page of ldconsole output when it is not UTF-8 (default cp936)')
+    .option('--log-level <level>', 'debug, info, warn or error', 'info')
+    .action(async (flags: AgentFlags) => {
+      const token = flags.token ?? process.env.LDFLEET_AGENT_TOKEN;
+      if (!token) fail('give --token or set LDFLEET_AGENT_TOKEN');
+      if (flags.codepage !== undefined && !isSupportedCodepage(flags.codepage)) fail(`unknown code page ${flags.codepage}`);
+      const logger = pino({ name: 'ldfleet-agent', level: flags.logLevel });
+      try {
+        await runAgent({
+          server: flags.server,
+          token,
+          logger,
+          ...(flags.ldconsole !== undefined ? { ldconsole: flags.ldconsole } : {}),
+          ...(flags.ldplayerDir !== undefined ? { ldplayerDir: flags.ldplayerDir } : {}),
+          ...(flags.codepage !== undefined ? { codepage: flags.codepage } : {}),
+        });
+      } catch (error) {
+        if (error instanceof DiscoveryError) fail(error.message);
+        throw error;
+      }
+    });
+}
+
+function fail(message: string): never {
+  process.stderr.write(`ldfleet agent: ${message}\n`);
+  process.exit(2);
+}
