@@ -4,7 +4,7 @@ import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
 import { byte, crlf, newHome, sim } from './helpers.js';
 
-describe.concurrent('ldconsole-sim: help, instances, errors', () => {
+describe.concurrent('ldconsole-sim: help, instances, errors', { timeout: 120_000 }, () => {
   it('prints help with CRLF and rc 0 for no arguments and for an unknown command', async () => {
     const home = newHome();
     for (const args of [[], ['frobnicate']]) {

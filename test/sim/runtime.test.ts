@@ -11,7 +11,7 @@ function row(text: string, index: number): string[] {
   return ROW.exec(line ?? '')?.slice(1) ?? [];
 }
 
-describe.concurrent('ldconsole-sim: lifecycle, time, adb, apps', () => {
+describe.concurrent('ldconsole-sim: lifecycle, time, adb, apps', { timeout: 120_000 }, () => {
   it('boots on the warped clock: state 2 then 1, boot_completed after the Android lag', async () => {
     const home = newHome({ bootMs: 60_000, androidLagMs: 10_000 });
     home.seed([{}]);
