@@ -5,6 +5,12 @@ import type { Store, NamedMigration } from './store/index.js';
 import { AuditLog, AuthService, authUnit, installAuditHook, installAuthGuard, API_PREFIX } from './auth/index.js';
 import type { RegisteredRoute } from './auth/index.js';
 import { Workstations, workstationsUnit } from './workstations/index.js';
+import websocket from '@fastify/websocket';
+import { EventBus, eventsUnit } from './events/index.js';
+import type { EventsRouteOptions } from './events/index.js';
+import { Fleet, emulatorsUnit } from './fleet/index.js';
+import { Gateway, agentGatewayUnit } from './gateway/index.js';
+import type { GatewayOptions } from './gateway/index.js';
 import { buildApp, registerOperationalRoutes } from './http/app.js';
 import { installMetrics } from './http/metrics.js';
 import type { App } from './http/type-provider.js';
@@ -17,6 +23,10 @@ export interface ServerOptions {
   readonly migrations?: readonly NamedMigration[];
   /** Where the one-time admin password banner goes; stdout by default. */
   readonly print?: (text: string) => void;
+  /** Agent channel tuning (intervals in `welcome`, heartbeat tolerance, RPC grace); tests shorten them. */
+  readonly gateway?: Omit<GatewayOptions, 'sink' | 'logger'>;
+  /** `/events` tuning: slow-client bound, ping interval. */
+  readonly events?: Omit<EventsRouteOptions, 'bus' | 'authenticate'>;
 }
 
 export interface Server extends ServerContext {
@@ -52,18 +62,35 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
     refreshTokenTtl: config.refreshTokenTtl,
   });
   const audit = new AuditLog(store);
-  const workstations = new Workstations(store);
   await createFirstAdmin(auth, config, options.print ?? ((text) => process.stdout.write(text)));
 
   const app = await buildApp(config);
+  // Inventory messages of a large workstation exceed ws's defaults; 32 MiB bounds one frame.
+  await app.register(websocket, { options: { maxPayload: 32 * 1024 * 1024 } });
+  const bus = new EventBus(app.log);
+  const fleet = new Fleet({ store, bus });
+  await fleet.resetStatusesAtStartup();
+  const gateway = new Gateway({ ...options.gateway, sink: fleet, logger: app.log });
+  const workstations = new Workstations(store, async (ids) => fleet.workstationExtras(ids));
   const routes: RegisteredRoute[] = [];
   installAuthGuard(app, auth, routes);
   installAuditHook(app, audit);
   const registry = installMetrics(app);
   registerOperationalRoutes(app, store, () => registry.metrics(), registry.contentType);
 
-  const context: ServerContext = { config, store, auth, audit };
-  const units = [authUnit, workstationsUnit(workstations), ...(options.units ?? [])];
+  const context: ServerContext = { config, store, auth, audit, bus, fleet, gateway };
+  const units = [
+    authUnit,
+    workstationsUnit(workstations),
+    emulatorsUnit(store),
+    eventsUnit({ ...options.events, bus, authenticate: (token) => auth.authenticate(token) }),
+    agentGatewayUnit({
+      gateway,
+      verifyEnrollmentToken: (token) => workstations.verifyEnrollmentToken(token),
+      audit: (record) => audit.record({ ...record, actorId: null, actorName: null }),
+    }),
+    ...(options.units ?? []),
+  ];
   await app.register(
     async (api) => {
       for (const unit of units) await unit.routes(api as App, context);
@@ -88,6 +115,8 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
     async close() {
       if (closed) return;
       closed = true;
+      // Sessions end first so their workstations are recorded offline while the store is open.
+      await gateway.close();
       await app.close();
       await store.close();
     },

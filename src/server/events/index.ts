@@ -2,5 +2,5 @@
 export { EventBus } from './bus.js';
 export type { AnyFleetEvent, EventDataMap, EventListener, EventType, FleetEvent, EventLogger } from './bus.js';
 export { parseTopics, InvalidTopicError } from './topics.js';
-export { eventsRoutes, EVENTS_PATH, EventsCloseCode } from './routes.js';
+export { eventsUnit, registerEventsRoute, EVENTS_PATH, EventsCloseCode } from './routes.js';
 export type { EventsPrincipal, EventsRouteOptions } from './routes.js';

@@ -3,13 +3,15 @@
  * frame `{type, at, data}`. A client that cannot keep up is dropped instead of being buffered
  * without bound: one slow dashboard must not slow the server or the other clients.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '@fastify/websocket';
 import type { WebSocket } from 'ws';
+import type { App, ServerUnit } from '../http/index.js';
 import type { EventBus } from './bus.js';
 import { InvalidTopicError, parseTopics } from './topics.js';
 
-export const EVENTS_PATH = '/api/v1/events';
+/** Under the API prefix: `/api/v1/events`. */
+export const EVENTS_PATH = '/events';
 
 /** Close codes the stream uses (4000–4999 are the application's). */
 export const EventsCloseCode = {
@@ -22,8 +24,7 @@ export const EventsCloseCode = {
 
 /** Whoever the token names; any authenticated principal is at least a viewer. */
 export interface EventsPrincipal {
-  readonly id: string;
-  readonly name: string;
+  readonly username: string;
 }
 
 export interface EventsRouteOptions {
@@ -60,7 +61,12 @@ async function refuse(reply: FastifyReply, status: number, code: string, message
   await reply.status(status).type('application/json; charset=utf-8').send({ error: { code, message } });
 }
 
-export async function eventsRoutes(app: FastifyInstance, options: EventsRouteOptions): Promise<void> {
+/** The `/events` stream as a server unit. */
+export function eventsUnit(options: EventsRouteOptions): ServerUnit {
+  return { name: 'events', routes: (api) => registerEventsRoute(api, options) };
+}
+
+export function registerEventsRoute(app: App, options: EventsRouteOptions): void {
   const maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
   const pingIntervalMs = options.pingIntervalMs ?? 30_000;
   const closeGraceMs = options.closeGraceMs ?? 5_000;
@@ -70,8 +76,11 @@ export async function eventsRoutes(app: FastifyInstance, options: EventsRouteOpt
     EVENTS_PATH,
     {
       websocket: true,
-      // The URL may carry `?token=`; request logs at info level would write it out.
-      logLevel: 'warn',
+      // `?token=` is masked by the request log serializer of the HTTP unit.
+      schema: {
+        tags: ['events'],
+        summary: 'WebSocket: live events as JSON frames {type, at, data}; ?topics=emulator.*,workstation.online',
+      },
       // Authenticated here rather than by the core's header check, since browsers send `?token=`.
       config: { auth: 'public' },
       onRequest: async (request, reply) => {

@@ -110,6 +110,12 @@ export class Fleet {
     return counts;
   }
 
+  /** What the workstation API shows beside the core fields: `emulators: {total, running}`. */
+  async workstationExtras(workstationIds: readonly string[]): Promise<Map<string, { emulators: EmulatorCounts }>> {
+    const counts = await this.emulatorCounts(workstationIds);
+    return new Map(workstationIds.map((id) => [id, { emulators: counts.get(id) ?? { total: 0, running: 0 } }]));
+  }
+
   private async publishChanges(workstationId: string, changes: readonly EmulatorChange[]): Promise<void> {
     const workstation = await this.db.selectFrom('workstations').select('name').where('id', '=', workstationId).executeTakeFirst();
     const name = workstation?.name;

@@ -7,7 +7,6 @@ export { emulatorsMigration } from './schema.js';
 export type { EmulatorsTable } from './schema.js';
 export { listEmulators, getEmulator } from './queries.js';
 export type { EmulatorFilter } from './queries.js';
-export { emulatorRoutes, EmulatorSchema } from './routes.js';
-export type { EmulatorRoutesOptions } from './routes.js';
+export { emulatorsUnit, registerEmulatorRoutes, EmulatorSchema } from './routes.js';
 export { toEmulator, toWorkstationInfo } from './mapping.js';
 export type { Emulator, EmulatorCounts, WorkstationInfo, WorkstationStatus } from './types.js';

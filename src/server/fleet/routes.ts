@@ -1,91 +1,73 @@
 /** `GET /api/v1/emulators` and `GET /api/v1/emulators/{id}`: the inventory, read from the store. */
 import { Type } from '@sinclair/typebox';
-import type { Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
 import { InstanceStateSchema, SettingsSchema } from '../../protocol/index.js';
+import { IdParams, PageOf, PageQuery, errorResponses, notFound } from '../http/index.js';
+import type { App, ServerUnit } from '../http/index.js';
 import type { Store } from '../store/index.js';
 import { getEmulator, listEmulators } from './queries.js';
 
-export const EmulatorSchema = Type.Object(
-  {
-    id: Type.String(),
-    workstationId: Type.String(),
-    workstationName: Type.Optional(Type.String()),
-    index: Type.Integer(),
-    name: Type.String(),
-    state: InstanceStateSchema,
-    booted: Type.Boolean(),
-    settings: SettingsSchema,
-    pids: Type.Union([Type.Object({ player: Type.Integer(), vbox: Type.Integer() }), Type.Null()]),
-    adbSerial: Type.String(),
-    observedAt: Type.String(),
-    createdAt: Type.String(),
-    updatedAt: Type.String(),
-  },
-  { $id: 'Emulator' },
-);
+export const EmulatorSchema = Type.Object({
+  id: Type.String(),
+  workstationId: Type.String(),
+  workstationName: Type.Optional(Type.String()),
+  index: Type.Integer(),
+  name: Type.String(),
+  state: InstanceStateSchema,
+  booted: Type.Boolean(),
+  settings: SettingsSchema,
+  pids: Type.Union([Type.Object({ player: Type.Integer(), vbox: Type.Integer() }), Type.Null()]),
+  adbSerial: Type.String(),
+  observedAt: Type.String(),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+});
 
 const ListQuery = Type.Object({
-  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
-  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 400 })),
-  workstation: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  ...PageQuery,
+  workstation: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'a workstation id or name' })),
   state: Type.Optional(InstanceStateSchema),
-  q: Type.Optional(Type.String({ maxLength: 256, pattern: '^[^\\u0000]*$' })),
-  tag: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[^\\u0000]*$' })),
+  q: Type.Optional(Type.String({ maxLength: 256, pattern: '^[^\\u0000]*$', description: 'a substring of the name' })),
+  tag: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "a tag of the emulator's workstation" })),
 });
 
-const ErrorReply = Type.Object({
-  error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Unknown()) }),
-});
-
-const EmulatorPage = Type.Object({
-  items: Type.Array(EmulatorSchema),
-  nextCursor: Type.Union([Type.String(), Type.Null()]),
-  total: Type.Integer(),
-});
-
-export interface EmulatorRoutesOptions {
-  readonly store: Store;
+export function emulatorsUnit(store: Store): ServerUnit {
+  return { name: 'emulators', routes: (api) => registerEmulatorRoutes(api, store) };
 }
 
-export async function emulatorRoutes(app: FastifyInstance, options: EmulatorRoutesOptions): Promise<void> {
-  const db = options.store.db;
-
-  app.get<{ Querystring: Static<typeof ListQuery> }>(
-    '/api/v1/emulators',
+export function registerEmulatorRoutes(api: App, store: Store): void {
+  const tags = ['emulators'];
+  api.get(
+    '/emulators',
     {
       config: { auth: 'viewer' },
       schema: {
-        tags: ['emulators'],
+        tags,
         summary: 'List emulators, filtered and paged',
         querystring: ListQuery,
-        response: { 200: EmulatorPage, 400: ErrorReply, 401: ErrorReply, 403: ErrorReply },
+        response: { 200: PageOf(EmulatorSchema), ...errorResponses(400, 401, 403) },
       },
     },
     async (request) => {
       const { limit, cursor, ...filter } = request.query;
-      return listEmulators(db, filter, { limit, cursor });
+      return listEmulators(store.db, filter, { limit, cursor });
     },
   );
 
-  app.get<{ Params: { id: string } }>(
-    '/api/v1/emulators/:id',
+  api.get(
+    '/emulators/:id',
     {
       config: { auth: 'viewer' },
       schema: {
-        tags: ['emulators'],
+        tags,
         summary: 'One emulator with every setting of its config',
-        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }),
-        response: { 200: EmulatorSchema, 401: ErrorReply, 403: ErrorReply, 404: ErrorReply },
+        params: IdParams,
+        response: { 200: EmulatorSchema, ...errorResponses(401, 403, 404) },
       },
     },
-    async (request, reply) => {
-      const emulator = await getEmulator(db, request.params.id);
-      if (emulator) return emulator;
-      return reply
-        .status(404)
-        .type('application/json; charset=utf-8')
-        .send({ error: { code: 'not_found', message: 'emulator not found' } });
+    async (request) => {
+      const emulator = await getEmulator(store.db, request.params.id);
+      if (!emulator) throw notFound('emulator');
+      return emulator;
     },
   );
 }

@@ -4,6 +4,6 @@ export type { CallOptions, FileSource, GatewayOptions, SendFileOptions, SessionL
 export { RpcError } from './errors.js';
 export { AgentCloseCode, DEFAULT_INTERVALS } from './types.js';
 export type { AgentIntervals, AgentSink, EnrolledWorkstation, GatewayLogger } from './types.js';
-export { agentConnectRoute } from './routes.js';
+export { agentGatewayUnit, registerAgentConnectRoute, AGENT_CONNECT_ROUTE } from './routes.js';
 export type { AgentConnectRouteOptions, RefusedAgentRecord } from './routes.js';
 export type { AgentSession } from './session.js';

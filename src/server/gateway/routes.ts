@@ -3,8 +3,8 @@
  * upgrade, so a bad or rotated token gets a plain 401 (and an audit entry) and never a socket.
  */
 import type {} from '@fastify/websocket';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AGENT_CONNECT_PATH } from '../../protocol/index.js';
+import type { FastifyRequest } from 'fastify';
+import type { App, ServerUnit } from '../http/index.js';
 import type { Gateway } from './gateway.js';
 import type { EnrolledWorkstation } from './types.js';
 
@@ -30,13 +30,21 @@ function bearerOf(request: FastifyRequest): string | null {
   return match?.[1] ?? null;
 }
 
-export async function agentConnectRoute(app: FastifyInstance, options: AgentConnectRouteOptions): Promise<void> {
+/** Under the API prefix: the protocol's `AGENT_CONNECT_PATH`, `/api/v1/agent/connect`. */
+export const AGENT_CONNECT_ROUTE = '/agent/connect';
+
+export function agentGatewayUnit(options: AgentConnectRouteOptions): ServerUnit {
+  return { name: 'agent-gateway', routes: (api) => registerAgentConnectRoute(api, options) };
+}
+
+export function registerAgentConnectRoute(app: App, options: AgentConnectRouteOptions): void {
   const enrolled = new WeakMap<FastifyRequest, EnrolledWorkstation>();
 
   app.get(
-    AGENT_CONNECT_PATH,
+    AGENT_CONNECT_ROUTE,
     {
       websocket: true,
+      schema: { tags: ['agents'], summary: 'WebSocket: the agents\' channel (Bearer enrollment token)' },
       // Agents authenticate with an enrollment token, not a user's token: checked right here.
       config: { auth: 'public' },
       onRequest: async (request, reply) => {

@@ -97,16 +97,16 @@ export class AgentSession {
   }
 
   /** Ends the session: pending calls fail at once, the socket closes, the gateway is told. */
-  end(code: number, reason: string, options: { alreadyClosed?: boolean; terminate?: boolean } = {}): void {
+  end(code: number, reason: string, options: { alreadyClosed?: boolean; peerMayBeDead?: boolean } = {}): void {
     if (this.phase === 'ended') return;
     this.phase = 'ended';
     this.endReason = { code, reason };
     clearInterval(this.watchdog);
     this.pending.rejectAll(RpcError.disconnected(this.workstationId));
     if (!options.alreadyClosed) {
-      // A dead peer never answers a close handshake; cut it so 'close' comes now, not in 30 s.
-      if (options.terminate) this.socket.terminate();
-      else this.socket.close(code, reason);
+      this.socket.close(code, reason);
+      // A dead peer never answers the close handshake; cut it soon instead of after ws's 30 s.
+      if (options.peerMayBeDead) setTimeout(() => this.socket.terminate(), this.limits.intervals.heartbeatMs).unref();
     }
     this.logger.info({ workstationId: this.workstationId, code, reason }, 'agent session ended');
     this.hooks.onEnd(this);
@@ -136,8 +136,8 @@ export class AgentSession {
     const silentMs = Date.now() - this.lastFrameAt;
     const limitMs = this.limits.intervals.heartbeatMs * this.limits.missedHeartbeats;
     if (silentMs <= limitMs) return;
-    if (this.phase === 'awaiting-hello') this.end(AgentCloseCode.helloTimeout, 'no hello', { terminate: true });
-    else this.end(AgentCloseCode.heartbeatTimeout, 'no heartbeat', { terminate: true });
+    if (this.phase === 'awaiting-hello') this.end(AgentCloseCode.helloTimeout, 'no hello', { peerMayBeDead: true });
+    else this.end(AgentCloseCode.heartbeatTimeout, 'no heartbeat', { peerMayBeDead: true });
   }
 
   private receive(text: string | null): void {

@@ -2,6 +2,9 @@ import type { Config } from '../config/index.js';
 import type { Store } from '../store/index.js';
 import type { AuthService } from '../auth/service.js';
 import type { AuditLog } from '../auth/audit.js';
+import type { EventBus } from '../events/index.js';
+import type { Fleet } from '../fleet/index.js';
+import type { Gateway } from '../gateway/index.js';
 import type { App } from './type-provider.js';
 
 /** What every unit gets to build its routes and services on. */
@@ -10,6 +13,12 @@ export interface ServerContext {
   readonly store: Store;
   readonly auth: AuthService;
   readonly audit: AuditLog;
+  /** Publish and subscribe to `workstation.*`, `emulator.*` (and other units') events. */
+  readonly bus: EventBus;
+  /** The inventory agents report. */
+  readonly fleet: Fleet;
+  /** Agent sessions: `call`, `sendFile`, `isOnline`, `onSessionOpen`. */
+  readonly gateway: Gateway;
 }
 
 /**

@@ -60,9 +60,15 @@ function normaliseTags(tags: string[] | undefined): string[] {
   return [...new Set(tags ?? [])];
 }
 
+/** Fields other units add to workstations they present (emulator counts…), by workstation id. */
+export type WorkstationExtras = (ids: readonly string[]) => Promise<ReadonlyMap<string, Record<string, unknown>>>;
+
 /** The workstation registry and its enrollment tokens (stored as SHA-256 digests, shown once). */
 export class Workstations {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly extras?: WorkstationExtras,
+  ) {}
 
   async list(page: PageRequest, filter: { tag?: string | undefined; status?: string | undefined } = {}): Promise<Page<Workstation>> {
     let query = this.store.db.selectFrom('workstations').selectAll();
@@ -70,13 +76,20 @@ export class Workstations {
     // Tags are a JSON array in text; the quoted form matches whole tags only (tag names cannot contain quotes).
     if (filter.tag !== undefined) query = query.where('tags', 'like', `%${JSON.stringify(filter.tag)}%`);
     const result = await paginate(query, 'id', page);
-    return { ...result, items: result.items.map(toWorkstation) };
+    return { ...result, items: await this.withExtras(result.items.map(toWorkstation)) };
   }
 
   async get(id: string): Promise<Workstation> {
     const row = await this.store.db.selectFrom('workstations').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw notFound('workstation');
-    return toWorkstation(row);
+    const [workstation] = await this.withExtras([toWorkstation(row)]);
+    return workstation ?? toWorkstation(row);
+  }
+
+  private async withExtras(items: Workstation[]): Promise<Workstation[]> {
+    if (!this.extras || items.length === 0) return items;
+    const extras = await this.extras(items.map((item) => item.id));
+    return items.map((item) => ({ ...item, ...extras.get(item.id) }));
   }
 
   async create(input: WorkstationInput): Promise<{ workstation: Workstation; enrollmentToken: string }> {

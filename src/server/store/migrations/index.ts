@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import { coreMigration } from './0001_core.js';
+import { emulatorsMigration } from '../../fleet/schema.js';
 
 export interface NamedMigration {
   /** Applied in list order; Kysely also sorts by name, so names start with a zero-padded number. */
@@ -11,4 +12,7 @@ export interface NamedMigration {
  * Every schema change, oldest first. Append new migrations at the end (never edit an applied
  * one): `{ name: '0002_emulators', migration: emulatorsMigration }`.
  */
-export const migrations: readonly NamedMigration[] = [{ name: '0001_core', migration: coreMigration }];
+export const migrations: readonly NamedMigration[] = [
+  { name: '0001_core', migration: coreMigration },
+  { name: '0002_emulators', migration: emulatorsMigration },
+];
