@@ -37,9 +37,13 @@ export async function buildApp(config: Config): Promise<App> {
     bodyLimit: config.bodyLimit,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
+    // Errors the router raises before any route (a too-long path parameter, a bad URL) get the error model too.
+    frameworkErrors: (error, request, reply) => {
+      void sendError(request, reply, error);
+    },
     // Requests are accepted into at most this many query parameters, so `?a&a&a…` costs little.
     routerOptions: { maxParamLength: 500 },
-    ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: true, useDefaults: true } },
+    ajv: { customOptions: { strictNumbers: true, allErrors: false, coerceTypes: 'array', removeAdditional: true, useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // JSON is the only body this API reads; anything else is answered 415 rather than parsed.

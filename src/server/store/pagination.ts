@@ -13,8 +13,8 @@ export interface PageRequest {
 
 /** The cursor could not be decoded: the client sent it, so it is a 400. */
 export class InvalidCursorError extends Error {
-  constructor() {
-    super('cursor is not one this server issued');
+  constructor(message = 'cursor is not one this server issued') {
+    super(message);
   }
 }
 
@@ -44,6 +44,10 @@ export async function paginate<DB, TB extends keyof DB, Row extends { id: string
   request: PageRequest,
   direction: 'asc' | 'desc' = 'asc',
 ): Promise<Page<Row>> {
+  // Route schemas bound the limit already; this keeps a stray value from reaching SQL as Infinity or NaN.
+  if (!Number.isSafeInteger(request.limit) || request.limit < 1 || request.limit > 1000) {
+    throw new InvalidCursorError('limit must be an integer from 1 to 1000');
+  }
   // Kysely's column-name types cannot follow a generic table; the id column is checked by the caller.
   /* eslint-disable @typescript-eslint/no-explicit-any */
   const totalRow = await (query as any)
