@@ -512,13 +512,29 @@ export class LdConsole {
 
   private async withTrueTitle(row: List2Row): Promise<List2Row> {
     if (this.installDir === undefined || !mayBeMisdecoded(row.title)) return row;
+    let title: string | undefined;
     try {
-      const title = (await readInstanceConfig(this.installDir, row.index)).title;
-      return title === undefined ? row : { ...row, title };
+      title = (await readInstanceConfig(this.installDir, row.index)).title;
     } catch (_unreadable) {
       return row;
     }
+    // No playerName: the instance keeps its default title, which the lossy text may still reveal.
+    title ??= defaultTitleShownAs(row.title, row.index);
+    return title === undefined ? row : { ...row, title };
   }
+}
+
+/** Default titles: CN builds `雷电模拟器[-n]`, international `LDPlayer[-n]` (index 0 has no suffix). */
+function defaultTitles(index: number): string[] {
+  const suffix = index === 0 ? '' : `-${index}`;
+  return [`雷电模拟器${suffix}`, `LDPlayer${suffix}`];
+}
+
+/** The default title a lossy list2 title stands for: same length, `?` only where a character was lost. */
+function defaultTitleShownAs(shown: string, index: number): string | undefined {
+  const matches = (candidate: string) =>
+    [...candidate].length === [...shown].length && [...shown].every((char, i) => char === '?' || char === '\uFFFD' || char === [...candidate][i]);
+  return defaultTitles(index).find(matches);
 }
 
 /** Plain ASCII survives every code page; anything else may not have. */
