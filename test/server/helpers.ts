@@ -49,10 +49,11 @@ let skipNoticePrinted = false;
 /** Runs the suite once per store kind; the PostgreSQL run is skipped, with a printed reason, when none is reachable. */
 export function describeStores(name: string, suite: (kind: StoreKind) => void): void {
   for (const kind of STORE_KINDS) {
-    const unavailable = kind === 'postgres' && 'reason' in postgres;
+    const reason = kind === 'postgres' && 'reason' in postgres ? postgres.reason : undefined;
+    const unavailable = reason !== undefined;
     if (unavailable && !skipNoticePrinted) {
       skipNoticePrinted = true;
-      console.warn(`skipping PostgreSQL runs: ${postgres.reason}`);
+      console.warn(`skipping PostgreSQL runs: ${reason}`);
     }
     describe.skipIf(unavailable)(`${name} [${kind}]`, () => suite(kind));
   }
