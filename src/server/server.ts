@@ -11,6 +11,8 @@ import type { EventsRouteOptions } from './events/index.js';
 import { Fleet, emulatorsUnit } from './fleet/index.js';
 import { Gateway, agentGatewayUnit } from './gateway/index.js';
 import type { GatewayOptions } from './gateway/index.js';
+import { createOperations, engineOptionsFromConfig } from './ops/index.js';
+import type { EngineOptions, Operations } from './ops/index.js';
 import { buildApp, registerOperationalRoutes } from './http/app.js';
 import { installMetrics } from './http/metrics.js';
 import type { App } from './http/type-provider.js';
@@ -27,11 +29,14 @@ export interface ServerOptions {
   readonly gateway?: Omit<GatewayOptions, 'sink' | 'logger'>;
   /** `/events` tuning: slow-client bound, ping interval. */
   readonly events?: Omit<EventsRouteOptions, 'bus' | 'authenticate'>;
+  /** Operation engine tuning beyond the configuration (sweep interval, retry delays); tests shorten them. */
+  readonly operations?: Partial<EngineOptions>;
 }
 
 export interface Server extends ServerContext {
   readonly app: App;
   readonly workstations: Workstations;
+  readonly operations: Operations;
   /** Every route with its access rule, in registration order (for the security tests). */
   readonly routes: readonly RegisteredRoute[];
   /** Starts listening on the configured host and port; resolves with the base URL. */
@@ -71,11 +76,24 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
   const fleet = new Fleet({ store, bus });
   await fleet.resetStatusesAtStartup();
   const gateway = new Gateway({ ...options.gateway, sink: fleet, logger: app.log });
-  const workstations = new Workstations(store, async (ids) => fleet.workstationExtras(ids));
   const routes: RegisteredRoute[] = [];
   installAuthGuard(app, auth, routes);
   installAuditHook(app, audit);
   const registry = installMetrics(app);
+  const operations = createOperations({
+    store,
+    bus,
+    gateway,
+    fleet,
+    registry,
+    options: engineOptionsFromConfig(config, options.operations),
+    uploadMaxBytes: config.uploadMaxBytes,
+  });
+  const workstations = new Workstations(store, async (ids) => {
+    const inventory = await fleet.workstationExtras(ids);
+    const engine = operations.workstationExtras(ids);
+    return new Map(ids.map((id) => [id, { ...inventory.get(id), ...engine.get(id) }]));
+  });
   registerOperationalRoutes(app, store, () => registry.metrics(), registry.contentType);
 
   const context: ServerContext = { config, store, auth, audit, bus, fleet, gateway };
@@ -89,6 +107,7 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
       verifyEnrollmentToken: (token) => workstations.verifyEnrollmentToken(token),
       audit: (record) => audit.record({ ...record, actorId: null, actorName: null }),
     }),
+    operations.unit,
     ...(options.units ?? []),
   ];
   await app.register(
@@ -98,12 +117,14 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
     { prefix: API_PREFIX },
   );
   await app.ready();
+  operations.engine.start();
 
   let closed = false;
   return {
     ...context,
     app,
     workstations,
+    operations,
     routes,
     async listen() {
       await app.listen({ port: config.port, host: config.host });
@@ -115,6 +136,8 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
     async close() {
       if (closed) return;
       closed = true;
+      // Running operations stay `running` in the store; the next start resumes them.
+      operations.engine.stop();
       // Sessions end first so their workstations are recorded offline while the store is open.
       await gateway.close();
       await app.close();

@@ -8,6 +8,7 @@
  * (an operation was queued or finished, a session opened, a launch interval or a retry delay
  * passed, or the periodic sweep).
  */
+import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -117,6 +118,24 @@ export class OperationEngine {
     for (const timer of [...this.timers, ...this.batchUpdates.values()]) clearTimeout(timer);
     this.timers.clear();
     this.batchUpdates.clear();
+  }
+
+  isOnline(workstationId: string): boolean {
+    return this.agents.isOnline(workstationId);
+  }
+
+  /**
+   * A synchronous read for a request that waits for it (screenshots): through the same breaker
+   * and call timeout as operations, outside the queue.
+   */
+  async callNow<M extends RpcMethod>(workstationId: string, method: M, params: RpcMethods[M]['params']): Promise<RpcMethods[M]['result']> {
+    return this.breakers.execute(workstationId, () =>
+      this.agents
+        .call(workstationId, method, params, { timeoutMs: this.options.timeouts.callMs, id: `sync:${randomUUID()}` })
+        .catch((error: unknown) => {
+          throw toActionFailure(error);
+        }),
+    );
   }
 
   breakerState(workstationId: string): BreakerState {

@@ -18,3 +18,5 @@ export type { WorkstationLimits } from './limits.js';
 export { ActionFailure } from './errors.js';
 export type { AgentCalls, InventorySink } from './ports.js';
 export * from './types.js';
+export { createOperations, engineOptionsFromConfig } from './unit.js';
+export type { Operations, OperationsDeps } from './unit.js';

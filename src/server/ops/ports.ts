@@ -13,6 +13,7 @@ export interface AgentCalls {
   ): Promise<RpcMethods[M]['result']>;
   sendFile(workstationId: string, transferId: string, source: AsyncIterable<Uint8Array | string>, options?: { signal?: AbortSignal }): Promise<unknown>;
   isOnline(workstationId: string): boolean;
+  onlineWorkstations(): string[];
   /** Calls `listener` each time an agent session opens; returns the unsubscribe function. */
   onSessionOpen(listener: (workstationId: string) => void): () => void;
 }

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { EventBus } from '../events/index.js';
+import type { EmulatorsTable } from '../fleet/index.js';
 import type { Database, Page, PageRequest } from '../store/index.js';
 import { isUniqueViolation, newId, nowIso } from '../store/index.js';
 import { laneOf } from './actions.js';
@@ -63,6 +64,30 @@ export class OperationService {
     private readonly engine: OperationEngine,
     private readonly bus: EventBus,
   ) {}
+
+  get db() {
+    return this.repo.db;
+  }
+
+  async findEmulator(id: string): Promise<EmulatorsTable | undefined> {
+    return this.repo.db.selectFrom('emulators').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async findEmulators(ids: readonly string[]): Promise<EmulatorsTable[]> {
+    const rows: EmulatorsTable[] = [];
+    for (let start = 0; start < ids.length; start += 500) {
+      const chunk = ids.slice(start, start + 500);
+      rows.push(...(await this.repo.db.selectFrom('emulators').selectAll().where('id', 'in', chunk).orderBy('id').execute()));
+    }
+    return rows;
+  }
+
+  /** True when an operation refers to this uploaded file (so it must be kept). */
+  async transferQueued(transferId: string): Promise<boolean> {
+    const pattern = `%"transferId":"${transferId}"%`;
+    const row = await this.repo.db.selectFrom('operations').select('id').where('action', '=', 'installApp').where('params', 'like', pattern).executeTakeFirst();
+    return row !== undefined;
+  }
 
   /** The stored reply of an earlier request with the same key, if any. */
   async replay(requester: Requester): Promise<Stored | undefined> {

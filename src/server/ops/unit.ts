@@ -1,0 +1,67 @@
+/** Assembles the engine, its service and routes from the server's context. */
+import { join } from 'node:path';
+import type { Registry } from 'prom-client';
+import type { Config } from '../config/index.js';
+import type { EventBus } from '../events/index.js';
+import type { ServerUnit } from '../http/index.js';
+import type { Store } from '../store/index.js';
+import type { EngineOptions } from './engine.js';
+import { DEFAULT_ENGINE_OPTIONS, OperationEngine } from './engine.js';
+import { EngineMetrics } from './metrics.js';
+import { Placement } from './placement.js';
+import type { AgentCalls, InventorySink } from './ports.js';
+import { OperationRepository } from './repository.js';
+import { registerOpsRoutes } from './routes.js';
+import { OperationService } from './service.js';
+
+export interface OperationsDeps {
+  readonly store: Store;
+  readonly bus: EventBus;
+  readonly gateway: AgentCalls;
+  readonly fleet: InventorySink;
+  readonly registry?: Registry;
+  readonly options: EngineOptions;
+  readonly uploadMaxBytes: number;
+}
+
+export interface Operations {
+  readonly engine: OperationEngine;
+  readonly service: OperationService;
+  readonly unit: ServerUnit;
+  /** `breaker` of each workstation, for the workstation API. */
+  workstationExtras(ids: readonly string[]): Map<string, { breaker: string }>;
+}
+
+/** The engine's settings from the server's configuration; `overrides` (tests) win. */
+export function engineOptionsFromConfig(config: Config, overrides: Partial<EngineOptions> = {}): EngineOptions {
+  return {
+    ...DEFAULT_ENGINE_OPTIONS,
+    limits: {
+      ...DEFAULT_ENGINE_OPTIONS.limits,
+      maxConcurrentBoots: config.maxConcurrentBoots,
+      launchIntervalMs: config.launchIntervalMs,
+    },
+    timeouts: { callMs: config.actionTimeoutMs, bootMs: config.bootTimeoutMs },
+    retry: { ...DEFAULT_ENGINE_OPTIONS.retry, maxAttempts: config.retryMaxAttempts, baseDelayMs: config.retryBaseDelayMs },
+    breaker: { consecutiveFailures: config.breakerFailures, halfOpenAfterMs: config.breakerHalfOpenMs },
+    uploadDir: join(config.dataDir, 'uploads'),
+    ...overrides,
+  };
+}
+
+export function createOperations(deps: OperationsDeps): Operations {
+  const repo = new OperationRepository(deps.store);
+  const engine = new OperationEngine(repo, deps.bus, deps.gateway, deps.fleet, new EngineMetrics(deps.registry), deps.options);
+  const service = new OperationService(repo, engine, deps.bus);
+  const placement = new Placement(repo, deps.gateway);
+  return {
+    engine,
+    service,
+    unit: {
+      name: 'operations',
+      routes: (api) =>
+        registerOpsRoutes(api, { service, engine, placement, uploadDir: deps.options.uploadDir, uploadMaxBytes: deps.uploadMaxBytes }),
+    },
+    workstationExtras: (ids) => new Map(ids.map((id) => [id, { breaker: engine.breakerState(id) }])),
+  };
+}
