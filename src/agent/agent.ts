@@ -54,6 +54,7 @@ interface Cadence {
 /** Missing this many heartbeat intervals of server traffic means the socket is dead. */
 const SILENT_HEARTBEATS = 3;
 const DEFAULT_WELCOME_TIMEOUT_MS = 15_000;
+const MIN_INTERVAL_MS = 50;
 
 export const AGENT_VERSION = readPackageVersion();
 
@@ -158,7 +159,8 @@ export class Agent {
     }
   }
 
-  private startSession(cadence: Cadence): void {
+  private startSession(welcome: Cadence): void {
+    const cadence = saneCadence(welcome);
     this.stopSessionTimers();
     this.session += 1;
     this.feed.startPublishing();
@@ -221,6 +223,12 @@ export class Agent {
       },
     };
   }
+}
+
+/** The server's intervals, kept above a floor: a zero interval would spin the agent. */
+function saneCadence(cadence: Cadence): Cadence {
+  const atLeast = (ms: number) => Math.max(MIN_INTERVAL_MS, ms);
+  return { heartbeatMs: atLeast(cadence.heartbeatMs), inventoryPollMs: atLeast(cadence.inventoryPollMs), metricsMs: atLeast(cadence.metricsMs) };
 }
 
 function readPackageVersion(): string {

@@ -7,6 +7,7 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { CallOptions, LdConsole, List2Row, ModifySettings } from '../ldconsole/index.js';
 import type { ObservedInstance, RpcCallMessage, RpcMethod, RpcMethods, RpcResultMessage, SettingsInput } from '../protocol/index.js';
+import { readApkPackage } from './apk.js';
 import type { Snapshot } from './inventory.js';
 import { describeError, type AgentLogger } from './log.js';
 import { Mutex } from './mutex.js';
@@ -274,11 +275,12 @@ export class RpcDispatcher {
     }
     const file = await this.options.transfers.claim(transferId);
     try {
+      const expected = packageName ?? (await readApkPackage(file));
       return await this.mutate(context, async () => {
         const before = await this.installedPackages(index, context);
         await this.driver.installapp({ index }, { file }, context.options);
         const after = await this.installedPackages(index, context);
-        return { packageName: installedPackage(before, after, packageName) };
+        return { packageName: installedPackage(before, after, expected) };
       });
     } finally {
       await this.options.transfers.release(transferId);
@@ -326,14 +328,15 @@ export function parsePackageList(output: string): Set<string> {
 }
 
 /**
- * Which package an APK install produced. ldconsole's installapp reports failures inconsistently,
- * so success is judged by the package list: the declared package must be present, or exactly
- * one package must be new.
+ * Which package an APK install produced. ldconsole's installapp reports failures inconsistently
+ * (the simulator prints `Failure [...]` with rc 0), so success is judged by the package list:
+ * the expected package (from the params or the APK's manifest) must be present, or, when the
+ * APK could not be read, exactly one package must be new.
  */
-export function installedPackage(before: ReadonlySet<string>, after: ReadonlySet<string>, declared: string | undefined): string {
-  if (declared !== undefined) {
-    if (after.has(declared)) return declared;
-    throw new RpcError('ldconsole', 'install_failed', `${declared} is not installed after installapp`);
+export function installedPackage(before: ReadonlySet<string>, after: ReadonlySet<string>, expected: string | undefined): string {
+  if (expected !== undefined) {
+    if (after.has(expected)) return expected;
+    throw new RpcError('ldconsole', 'install_failed', `${expected} is not installed after installapp`);
   }
   const added = [...after].filter((name) => !before.has(name));
   const [only] = added;
@@ -342,7 +345,7 @@ export function installedPackage(before: ReadonlySet<string>, after: ReadonlySet
   throw new RpcError(
     'ldconsole',
     'install_unconfirmed',
-    'no new package after installapp: the install failed, or it replaced an installed app (pass packageName to confirm an update)',
+    'no new package after installapp and the APK names none: the install failed, or it replaced an installed app',
   );
 }
 

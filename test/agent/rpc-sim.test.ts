@@ -129,11 +129,16 @@ describe.concurrent('agent RPCs on the simulator', { timeout: 60_000 }, () => {
     transfers.receive({ type: 'file.chunk', transferId: 't1', data: apk.subarray(0, half).toString('base64'), last: false });
     transfers.receive({ type: 'file.chunk', transferId: 't1', data: apk.subarray(half).toString('base64'), last: true });
     expect(resultOf(await call('installApp', { index: 0, transferId: 't1' }))).toEqual({ packageName: 'com.example.farm' });
+    // The same APK again is an update: no new package, still confirmed from the APK's manifest.
+    transfers.receive({ type: 'file.chunk', transferId: 't2', data: apk.toString('base64'), last: true });
+    expect(resultOf(await call('installApp', { index: 0, transferId: 't2' }))).toEqual({ packageName: 'com.example.farm' });
     const output = resultOf(await call('shell', { index: 0, command: 'pm list packages' })) as { output: string };
     expect(output.output).toContain('package:com.example.farm');
     const uploads = readdirSync(home.dir).filter((name) => name.startsWith('ldfleet-agent-'));
     expect(uploads.flatMap((dir) => readdirSync(join(home.dir, dir)))).toEqual([]);
     expect(errorOf(await call('installApp', { index: 0, transferId: 't1' }))).toMatchObject({ category: 'conflict', code: 'transfer_not_found' });
+    transfers.receive({ type: 'file.chunk', transferId: 'junk', data: Buffer.from('not an apk').toString('base64'), last: true });
+    expect(errorOf(await call('installApp', { index: 0, transferId: 'junk' }))).toMatchObject({ category: 'ldconsole' });
   });
 
   it('refuses an upload over the size cap', async () => {
