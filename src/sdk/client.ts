@@ -13,6 +13,7 @@ import type {
   Workstation,
   WorkstationInput,
 } from './types.js';
+import type { Emulator, EmulatorQuery } from './fleet-types.js';
 
 /** A reply outside 2xx: the status and the server's error body. */
 export class ApiError extends Error {
@@ -155,6 +156,27 @@ export class LdfleetClient {
   }
   rotateEnrollmentToken(id: string): Promise<{ enrollmentToken: string }> {
     return this.request('POST', `/workstations/${encodeURIComponent(id)}/enrollment-token`);
+  }
+
+  // --- emulators (the inventory, read from the store) ---------------------------------------
+
+  listEmulators(query: EmulatorQuery = {}): Promise<Page<Emulator>> {
+    return this.request('GET', '/emulators', { query: { ...query } });
+  }
+  getEmulator(id: string): Promise<Emulator> {
+    return this.request('GET', `/emulators/${encodeURIComponent(id)}`);
+  }
+
+  /**
+   * The URL of the live event stream (`GET /api/v1/events`, a WebSocket) carrying this client's
+   * token, for clients that cannot set headers; `topics` like `emulator.*,workstation.online`.
+   */
+  eventsUrl(topics?: string): string {
+    const url = new URL(`${this.baseUrl}/api/v1/events`);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    if (topics) url.searchParams.set('topics', topics);
+    if (this.token) url.searchParams.set('token', this.token);
+    return url.toString();
   }
 
   // --- audit (admin) ----------------------------------------------------------------------
