@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Executor } from '../exec/index.js';
+import { decodeOutput, type Codepage } from '../ldconsole/index.js';
 
 export interface LdPlayerLocation {
   /** `ldconsole.exe` (or `dnconsole.exe`, or the simulator's bin). */
@@ -19,6 +20,8 @@ export interface DiscoveryOptions {
   readonly platform?: NodeJS.Platform;
   /** Runs `reg query` on Windows. */
   readonly executor: Executor;
+  /** How `reg` output is decoded when it is not UTF-8 (install paths may hold CJK folder names). */
+  readonly codepage?: Codepage;
   /** Injectable for tests. */
   readonly exists?: (file: string) => boolean;
 }
@@ -38,7 +41,8 @@ export const REGISTRY_KEYS: readonly string[] = [
   'Software\\ChangZhi2\\dnplayer',
   'Software\\Changzhi\\dnplayer-tw',
 ];
-const REGISTRY_HIVES = ['HKCU', 'HKLM'] as const;
+/** HKCU first; a 32-bit installer's HKLM keys live under WOW6432Node on 64-bit Windows. */
+const REGISTRY_ROOTS = ['HKCU', 'HKLM', 'HKLM\\SOFTWARE\\WOW6432Node'] as const;
 
 /** Install folders seen in the wild, relative to a drive root. */
 export const USUAL_INSTALL_FOLDERS: readonly string[] = [
@@ -72,7 +76,7 @@ export async function locateLdPlayer(options: DiscoveryOptions): Promise<LdPlaye
       'LDPlayer can only be found automatically on Windows; give --ldconsole PATH (ldconsole.exe or the simulator bin)',
     );
   }
-  const candidates = [...(await registryInstallDirs(options.executor)), ...usualInstallDirs()];
+  const candidates = [...(await registryInstallDirs(options.executor, options.codepage)), ...usualInstallDirs()];
   const installDir = options.ldplayerDir ?? candidates.find((dir) => consoleIn(dir, exists) !== undefined);
   const ldconsolePath = installDir === undefined ? undefined : consoleIn(installDir, exists);
   if (installDir === undefined || ldconsolePath === undefined) {
@@ -92,11 +96,11 @@ export function usualInstallDirs(): string[] {
 }
 
 /** `InstallDir` of every LDPlayer key that has one, HKCU before HKLM. */
-export async function registryInstallDirs(executor: Executor): Promise<string[]> {
+export async function registryInstallDirs(executor: Executor, codepage?: Codepage): Promise<string[]> {
   const found: string[] = [];
-  for (const hive of REGISTRY_HIVES) {
+  for (const root of REGISTRY_ROOTS) {
     for (const key of REGISTRY_KEYS) {
-      const dir = await queryInstallDir(executor, `${hive}\\${key}`);
+      const dir = await queryInstallDir(executor, registryPath(root, key), codepage);
       const normalized = dir === undefined ? undefined : path.win32.resolve(dir);
       if (normalized !== undefined && !found.includes(normalized)) found.push(normalized);
     }
@@ -104,11 +108,16 @@ export async function registryInstallDirs(executor: Executor): Promise<string[]>
   return found;
 }
 
-async function queryInstallDir(executor: Executor, key: string): Promise<string | undefined> {
+/** Joins a root and a key; under WOW6432Node the key loses its own leading `Software`. */
+function registryPath(root: string, key: string): string {
+  return root.endsWith('WOW6432Node') ? `${root}\\${key.replace(/^software\\/i, '')}` : `${root}\\${key}`;
+}
+
+async function queryInstallDir(executor: Executor, key: string, codepage: Codepage | undefined): Promise<string | undefined> {
   try {
     const result = await executor.run('reg', ['query', key, '/v', 'InstallDir'], { timeoutMs: 5_000 });
     // A missing key exits 1 with an error on stderr; only a clean answer is worth parsing.
-    return result.exitCode === 0 ? parseRegQueryValue(result.stdout.toString('utf8'), 'InstallDir') : undefined;
+    return result.exitCode === 0 ? parseRegQueryValue(decodeOutput(result.stdout, codepage), 'InstallDir') : undefined;
   } catch (_regUnavailable) {
     return undefined;
   }

@@ -21,6 +21,7 @@ export async function runAgent(options: RunAgentOptions): Promise<void> {
     executor,
     ...(options.ldconsole !== undefined ? { ldconsole: options.ldconsole } : {}),
     ...(options.ldplayerDir !== undefined ? { ldplayerDir: options.ldplayerDir } : {}),
+    ...(options.codepage !== undefined ? { codepage: options.codepage } : {}),
   });
   const agent = new Agent({
     serverUrl: options.server,

@@ -5,6 +5,7 @@ import {
   parseRegQueryValue,
   registryInstallDirs,
 } from '../../src/agent/discovery.js';
+import iconv from 'iconv-lite';
 import type { ExecResult, Executor } from '../../src/exec/index.js';
 
 /** Answers `reg query KEY /v InstallDir` from a table, like reg.exe would; records what was asked. */
@@ -78,6 +79,22 @@ describe('locateLdPlayer', () => {
     });
     expect(location).toEqual({ ldconsolePath: 'E:\\leidian\\LDPlayer9\\ldconsole.exe', installDir: 'E:\\leidian\\LDPlayer9' });
     expect(registry.queried[0]).toMatch(/^HKCU\\/);
+  });
+
+  it('finds a 32-bit install under WOW6432Node and decodes a GBK path', async () => {
+    const registry: Executor = {
+      run: (_file, args) =>
+        Promise.resolve({
+          exitCode: args[1] === 'HKLM\\SOFTWARE\\WOW6432Node\\XuanZhi\\LDPlayer9' ? 0 : 1,
+          signal: null,
+          stdout: iconv.encode('    InstallDir    REG_SZ    D:\\雷电模拟器\\LDPlayer9\\\r\n', 'gbk'),
+          stderr: Buffer.alloc(0),
+          timedOut: false,
+          truncated: false,
+          durationMs: 1,
+        }),
+    };
+    expect(await registryInstallDirs(registry, 'cp936')).toEqual(['D:\\雷电模拟器\\LDPlayer9']);
   });
 
   it('skips a registry entry whose folder has no console, then tries the usual folders', async () => {
