@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ConfigError, createServer, loadConfig } from '../server/index.js';
-import type { Config } from '../server/index.js';
+import type { Config, Server } from '../server/index.js';
 
 interface ServerFlags {
   port?: string;
@@ -48,25 +48,33 @@ function withoutSecrets(config: Config): Record<string, unknown> {
 }
 
 async function runServer(config: Config): Promise<void> {
-  const server = await createServer(config);
-  const url = await server.listen();
-  process.stdout.write(`ldfleet server listening on ${url} (API ${url}/api/v1, docs ${url}/docs)\n`);
+  let server: Server | undefined;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    server.app.log.info({ signal }, 'shutting down');
-    // A stuck connection must not keep the process alive forever.
-    const deadline = setTimeout(() => process.exit(1), 10_000);
-    deadline.unref();
-    server.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        server.app.log.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    if (server) void shutDown(server, signal);
   };
+  // Installed before start-up so that a signal arriving during it is handled too, not fatal.
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  server = await createServer(config);
+  if (stopping) return shutDown(server, 'signal during start-up');
+  const url = await server.listen();
+  process.stdout.write(`ldfleet server listening on ${url} (API ${url}/api/v1, docs ${url}/docs)\n`);
+  if (stopping) return shutDown(server, 'signal during start-up');
+}
+
+async function shutDown(server: Server, reason: string): Promise<void> {
+  server.app.log.info({ reason }, 'shutting down');
+  // A stuck connection must not keep the process alive forever.
+  const deadline = setTimeout(() => process.exit(1), 10_000);
+  deadline.unref();
+  try {
+    await server.close();
+    process.exit(0);
+  } catch (error) {
+    server.app.log.error({ err: error }, 'shutdown failed');
+    process.exit(1);
+  }
 }
