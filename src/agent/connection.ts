@@ -126,6 +126,7 @@ export class AgentConnection {
       maxPayload: 64 * 1024 * 1024,
     });
     this.socket = socket;
+    let opened = false;
     let refusedStatus: number | undefined;
     let lastError: string | undefined;
 
@@ -135,6 +136,7 @@ export class AgentConnection {
       socket.terminate();
     });
     socket.on('open', () => {
+      opened = true;
       this.lastInboundAt = Date.now();
       this.options.logger.info({ endpoint: this.endpoint }, 'connected to the server');
       this.stableTimer = setTimeout(() => this.backoff.reset(), this.options.stableAfterMs ?? DEFAULT_STABLE_AFTER_MS);
@@ -145,12 +147,10 @@ export class AgentConnection {
     socket.on('pong', () => (this.lastInboundAt = Date.now()));
     socket.on('error', (error) => (lastError = describeError(error)));
     socket.on('close', (code, reason) => {
-      const wasOpen = this.lastInboundAt > 0;
-      this.lastInboundAt = 0;
       clearTimeout(this.stableTimer);
       if (this.socket === socket) this.socket = undefined;
-      if (wasOpen) this.events.onClose();
-      if (!this.stopped) this.scheduleRedial({ refusedStatus, lastError, closeCode: wasOpen ? code : undefined, closeReason: reason.toString() });
+      if (opened) this.events.onClose();
+      if (!this.stopped) this.scheduleRedial({ refusedStatus, lastError, closeCode: opened ? code : undefined, closeReason: reason.toString() });
     });
   }
 

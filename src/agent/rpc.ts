@@ -88,6 +88,8 @@ const PARAMS: { [M in RpcMethod]: TSchema } = {
 const PARAM_CHECKS = Object.fromEntries(Object.entries(PARAMS).map(([method, schema]) => [method, TypeCompiler.Compile(schema)]));
 
 const DEFAULT_REMEMBERED_RESULTS = 1_000;
+/** Node fires longer timers at once; no RPC deadline needs more than these ~24 days. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class RpcDispatcher {
   private readonly mutex: Mutex;
@@ -117,7 +119,7 @@ export class RpcDispatcher {
     const deadline = new AbortController();
     const timer = setTimeout(
       () => deadline.abort(new RpcError('timeout', 'rpc_timeout', `${call.method} did not finish within ${call.timeoutMs} ms`)),
-      call.timeoutMs,
+      Math.min(call.timeoutMs, MAX_TIMER_MS),
     );
     try {
       const result = await untilAborted(this.run(call, deadline.signal), deadline.signal);
