@@ -48,17 +48,18 @@ function withoutSecrets(config: Config): Record<string, unknown> {
 }
 
 async function runServer(config: Config): Promise<void> {
-  let server: Server | undefined;
+  const running: { server?: Server } = {};
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    if (server) void shutDown(server, signal);
+    if (running.server) void shutDown(running.server, signal);
   };
   // Installed before start-up so that a signal arriving during it is handled too, not fatal.
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  server = await createServer(config);
+  const server = await createServer(config);
+  running.server = server;
   if (stopping) return shutDown(server, 'signal during start-up');
   const url = await server.listen();
   process.stdout.write(`ldfleet server listening on ${url} (API ${url}/api/v1, docs ${url}/docs)\n`);
