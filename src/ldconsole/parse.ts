@@ -150,7 +150,7 @@ export function parseGetprop(text: string): string {
   return text.replace(/(\r\n|\r|\n)+$/, '');
 }
 
-const HELP_BANNER = 'dnplayer Command Line Management Interface';
+export const HELP_BANNER = 'dnplayer Command Line Management Interface';
 /** A usage line names the selector placeholders of the official help. */
 const USAGE_LINE = /<--name mnq_name\s*\|\s*--index mnq_idx>|\bmnq_idx\b|\bmnq_name\b/;
 

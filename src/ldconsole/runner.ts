@@ -7,7 +7,7 @@
 import { isExecError, type Executor } from '../exec/index.js';
 import { decodeOutput, type Codepage } from './decode.js';
 import { LdConsoleError, type LdConsoleErrorCode } from './errors.js';
-import { isAdbDeviceMissing, isHelpText, isNotRunningMessage, PARAMETER_ERROR, PLAYER_NOT_FOUND } from './parse.js';
+import { HELP_BANNER, isAdbDeviceMissing, isHelpText, isNotRunningMessage, outputLines, PARAMETER_ERROR, PLAYER_NOT_FOUND } from './parse.js';
 
 export interface CallOptions {
   readonly timeoutMs?: number;
@@ -88,11 +88,16 @@ export class Runner {
  * then the help text (which a bad call prints in full).
  */
 export function errorCodeInOutput(stdout: string): LdConsoleErrorCode | undefined {
-  if (stdout.includes(PLAYER_NOT_FOUND)) return 'not_found';
-  if (stdout.includes(PARAMETER_ERROR)) return 'invalid_argument';
+  // Whole lines only: a title or a shell's output may contain these words.
+  const lines = outputLines(stdout).map((line) => line.trim());
+  if (lines.includes(PLAYER_NOT_FOUND)) return 'not_found';
+  if (lines.includes(PARAMETER_ERROR)) return 'invalid_argument';
   if (isHelpText(stdout)) return 'usage';
   return undefined;
 }
+
+/** Commands that print titles, which are user text: only the help banner can mean an error there. */
+const TITLE_COMMANDS = new Set(['list', 'list2', 'runninglist']);
 
 /** Additional errors of calls that reach the running Android (getprop, adb). */
 export function androidErrorCodeInOutput(text: string): LdConsoleErrorCode | undefined {
@@ -113,6 +118,10 @@ const MESSAGES: Partial<Record<LdConsoleErrorCode, string>> = {
 
 /** Throws the error the output announces; used by every command. */
 export function throwIfOutputError(call: RawCall, extraText = ''): void {
+  if (TITLE_COMMANDS.has(call.command)) {
+    if (firstLine(call.stdout).startsWith(HELP_BANNER)) throw failure('usage', call, `ldconsole ${call.command}: ${MESSAGES.usage}`);
+    return;
+  }
   const code = errorCodeInOutput(call.stdout) ?? androidErrorCodeInOutput(`${call.stdout}\n${extraText}`) ?? appFailureIn(call);
   if (code) throw failure(code, call, `ldconsole ${call.command}: ${MESSAGES[code] ?? 'failed'}: ${firstLine(call.stdout)}`);
 }

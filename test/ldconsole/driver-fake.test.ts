@@ -143,3 +143,12 @@ describe('error mapping', () => {
     expect((await failureOf(ld.screenshot({ index: 0 }))).code).toBe('failed');
   });
 });
+
+describe('titles are user text', () => {
+  it('does not mistake titles that contain error words for errors', async () => {
+    const rows = "0,player don't exist!,0,0,0,-1,-1,540,960,240\r\n1,not running mnq_name,0,0,0,-1,-1,540,960,240\r\n";
+    const { ld } = driver([{ stdout: rows }, { stdout: "player is not running!\r\nmnq_idx\r\n" }]);
+    expect((await ld.list2()).map((row) => row.title)).toEqual(["player don't exist!", 'not running mnq_name']);
+    expect(await ld.runninglist()).toEqual(['player is not running!', 'mnq_idx']);
+  });
+});
