@@ -23,6 +23,8 @@ export interface ServerOptions {
   readonly units?: readonly ServerUnit[];
   /** Migrations to apply instead of the built-in list (tests of migrations). */
   readonly migrations?: readonly NamedMigration[];
+  /** Where the JSON log lines go; stdout by default. */
+  readonly logStream?: NodeJS.WritableStream;
   /** Where the one-time admin password banner goes; stdout by default. */
   readonly print?: (text: string) => void;
   /** Agent channel tuning (intervals in `welcome`, heartbeat tolerance, RPC grace); tests shorten them. */
@@ -69,7 +71,7 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
   const audit = new AuditLog(store);
   await createFirstAdmin(auth, config, options.print ?? ((text) => process.stdout.write(text)));
 
-  const app = await buildApp(config);
+  const app = await buildApp(config, options.logStream);
   // Inventory messages of a large workstation exceed ws's defaults; 32 MiB bounds one frame.
   await app.register(websocket, { options: { maxPayload: 32 * 1024 * 1024 } });
   const bus = new EventBus(app.log);

@@ -145,3 +145,41 @@ describeStores('login rate limit', (kind) => {
     expect(await statusOf(t.client().login('someone-else', 'wrong-password-x'))).toBe(401);
   });
 });
+
+describeStores('login limits and timing', (kind) => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer(kind, { loginMaxPerIp: 6, loginMaxPerUser: 1000, loginWindowSeconds: 60 });
+  });
+  afterAll(() => t?.close());
+
+  it('limits attempts per IP across user names', async () => {
+    // One attempt was the admin's login at start-up; five more names fill the window of 6.
+    for (let i = 0; i < 5; i++) expect(await statusOf(t.client().login(`name-${i}`, 'wrong-password-x'))).toBe(401);
+    expect(await statusOf(t.client().login('name-x', 'wrong-password-x'))).toBe(429);
+  });
+});
+
+describeStores('login timing', (kind) => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer(kind);
+  });
+  afterAll(() => t?.close());
+
+  it('takes about as long for an unknown user as for a wrong password', async () => {
+    const median = async (username: string) => {
+      const times: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const started = performance.now();
+        await statusOf(t.client().login(username, 'wrong-password-x'));
+        times.push(performance.now() - started);
+      }
+      return times.sort((a, b) => a - b)[2]!;
+    };
+    const known = await median('admin');
+    const unknown = await median('no-such-user');
+    // Both pay for one scrypt; a fast path for unknown names would be several times quicker.
+    expect(unknown).toBeGreaterThan(known * 0.4);
+  });
+});

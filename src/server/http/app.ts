@@ -14,9 +14,10 @@ import type { Store } from '../store/index.js';
 /** Query parameters that may carry credentials; they are masked in request logs. */
 const SECRET_QUERY = /([?&](?:token|access_token|refreshToken|refresh_token)=)[^&]*/gi;
 
-function loggerOptions(config: Config): FastifyServerOptions['logger'] {
+function loggerOptions(config: Config, stream: NodeJS.WritableStream | undefined): FastifyServerOptions['logger'] {
   return {
     level: config.logLevel,
+    ...(stream ? { stream } : {}),
     redact: {
       paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.refreshToken', '*.token', '*.enrollmentToken'],
       censor: '[redacted]',
@@ -30,9 +31,9 @@ function loggerOptions(config: Config): FastifyServerOptions['logger'] {
 }
 
 /** The Fastify instance with the error model, security headers, CORS and the OpenAPI document. */
-export async function buildApp(config: Config): Promise<App> {
+export async function buildApp(config: Config, logStream?: NodeJS.WritableStream): Promise<App> {
   const app = Fastify({
-    logger: loggerOptions(config),
+    logger: loggerOptions(config, logStream),
     trustProxy: config.trustProxy,
     bodyLimit: config.bodyLimit,
     requestIdHeader: 'x-request-id',
