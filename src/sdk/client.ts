@@ -14,6 +14,15 @@ import type {
   WorkstationInput,
 } from './types.js';
 import type { Emulator, EmulatorQuery } from './fleet-types.js';
+import type {
+  ActionOptions,
+  Batch,
+  BatchInput,
+  CreateEmulatorInput,
+  Operation,
+  OperationQuery,
+  SettingsInput,
+} from './ops-types.js';
 
 /** A reply outside 2xx: the status and the server's error body. */
 export class ApiError extends Error {
@@ -46,6 +55,7 @@ export interface RequestOptions {
   body?: unknown;
   /** Send no Authorization header. */
   anonymous?: boolean;
+  headers?: Record<string, string>;
 }
 
 /**
@@ -199,6 +209,80 @@ export class LdfleetClient {
 
   // --- outside /api/v1 --------------------------------------------------------------------
 
+  // --- emulator actions, batches and operations (each action replies 202 with its operation)
+
+  createEmulators(input: CreateEmulatorInput, options: ActionOptions = {}): Promise<Operation | Batch> {
+    return this.request('POST', '/emulators', { body: input, headers: keyHeader(options) });
+  }
+  updateEmulator(
+    id: string,
+    changes: { name?: string; settings?: SettingsInput; restart?: boolean },
+    options: ActionOptions = {},
+  ): Promise<Operation> {
+    return this.request('PATCH', `/emulators/${encodeURIComponent(id)}`, { body: changes, headers: keyHeader(options) });
+  }
+  deleteEmulator(id: string, options: ActionOptions = {}): Promise<Operation> {
+    return this.request('DELETE', `/emulators/${encodeURIComponent(id)}`, { headers: keyHeader(options) });
+  }
+  emulatorAction(id: string, action: 'start' | 'stop' | 'restart', options: ActionOptions = {}): Promise<Operation> {
+    return this.request('POST', `/emulators/${encodeURIComponent(id)}/${action}`, { headers: keyHeader(options) });
+  }
+  installApp(id: string, packageName: string, options: ActionOptions = {}): Promise<Operation> {
+    return this.request('POST', `/emulators/${encodeURIComponent(id)}/apps`, { body: { packageName }, headers: keyHeader(options) });
+  }
+  /** Uploads an APK (multipart, field `file`); the server sends it to the agent when the operation runs. */
+  async uploadApp(id: string, apk: Uint8Array, fileName: string, options: ActionOptions = {}): Promise<Operation> {
+    const form = new FormData();
+    form.append('file', new Blob([apk], { type: 'application/vnd.android.package-archive' }), fileName);
+    const response = await this.fetchWithAuth('POST', `/emulators/${encodeURIComponent(id)}/apps`, form, keyHeader(options));
+    return (await response.json()) as Operation;
+  }
+  appAction(id: string, packageName: string, action: 'uninstall' | 'launch' | 'kill', options: ActionOptions = {}): Promise<Operation> {
+    const base = `/emulators/${encodeURIComponent(id)}/apps/${encodeURIComponent(packageName)}`;
+    return action === 'uninstall'
+      ? this.request('DELETE', base, { headers: keyHeader(options) })
+      : this.request('POST', `${base}/${action}`, { headers: keyHeader(options) });
+  }
+  shell(id: string, command: string, options: ActionOptions = {}): Promise<Operation> {
+    return this.request('POST', `/emulators/${encodeURIComponent(id)}/shell`, { body: { command }, headers: keyHeader(options) });
+  }
+  /** The screen as PNG bytes. */
+  async screenshot(id: string): Promise<Uint8Array> {
+    const response = await this.fetchWithAuth('GET', `/emulators/${encodeURIComponent(id)}/screenshot`);
+    return new Uint8Array(await response.arrayBuffer());
+  }
+  createBatch(input: BatchInput, options: ActionOptions = {}): Promise<Batch> {
+    return this.request('POST', '/batches', { body: input, headers: keyHeader(options) });
+  }
+  getBatch(id: string, page: PageParams = {}): Promise<Batch> {
+    return this.request('GET', `/batches/${encodeURIComponent(id)}`, { query: { ...page } });
+  }
+  listOperations(query: OperationQuery = {}): Promise<Page<Operation>> {
+    return this.request('GET', '/operations', { query: { ...query } });
+  }
+  getOperation(id: string): Promise<Operation> {
+    return this.request('GET', `/operations/${encodeURIComponent(id)}`);
+  }
+  cancelOperation(id: string): Promise<Operation> {
+    return this.request('POST', `/operations/${encodeURIComponent(id)}/cancel`);
+  }
+  retryOperation(id: string): Promise<Operation> {
+    return this.request('POST', `/operations/${encodeURIComponent(id)}/retry`);
+  }
+
+  /** A request whose body or reply is not JSON; throws ApiError outside 2xx. */
+  private async fetchWithAuth(method: string, path: string, body?: FormData, headers: Record<string, string> = {}): Promise<Response> {
+    const all: Record<string, string> = { ...headers };
+    if (this.token) all.authorization = `Bearer ${this.token}`;
+    const response = await this.fetchImpl(new URL(`${this.baseUrl}/api/v1${path}`), { method, headers: all, body });
+    if (!response.ok) {
+      const parsed = (await response.json().catch(() => undefined)) as unknown;
+      const errorBody = isErrorBody(parsed) ? parsed : { error: { code: 'http_error', message: `HTTP ${response.status}` } };
+      throw new ApiError(response.status, errorBody, response.headers);
+    }
+    return response;
+  }
+
   async health(): Promise<{ status: string }> {
     return this.raw('GET', '/healthz');
   }
@@ -224,7 +308,7 @@ export class LdfleetClient {
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
     if (!options.anonymous && this.token) headers.authorization = `Bearer ${this.token}`;
     let body: string | undefined;
     if (options.body !== undefined) {
@@ -245,4 +329,8 @@ export class LdfleetClient {
 function isErrorBody(value: unknown): value is ErrorBody {
   const error = (value as { error?: { code?: unknown; message?: unknown } } | null)?.error;
   return typeof error?.code === 'string' && typeof error.message === 'string';
+}
+
+function keyHeader(options: ActionOptions): Record<string, string> {
+  return options.idempotencyKey === undefined ? {} : { 'idempotency-key': options.idempotencyKey };
 }

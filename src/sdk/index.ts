@@ -3,3 +3,4 @@ export { LdfleetClient, ApiError } from './client.js';
 export type { ClientOptions, RequestOptions } from './client.js';
 export type * from './types.js';
 export type * from './fleet-types.js';
+export type * from './ops-types.js';

@@ -381,7 +381,10 @@ export class OperationEngine {
         if (updated) this.announce(updated, 'operation.updated');
       },
       launched: () => {
-        const timer = setTimeout(() => admission.releaseLane(), this.options.launchHoldMs);
+        const timer = setTimeout(() => {
+          admission.releaseLane();
+          this.kick(workstationId);
+        }, Math.min(this.options.launchHoldMs, admission.launchIntervalMs));
         timer.unref();
       },
       throwIfCancelled,

@@ -32,6 +32,8 @@ export function resolveLimits(stored: unknown, defaults: WorkstationLimits): Wor
 /** A granted place in the lane; `release` is idempotent. */
 export interface Admission {
   readonly kind: ActionClass;
+  /** The lane's launch interval when admitted: a start never holds the lane longer. */
+  readonly launchIntervalMs: number;
   /** Frees the mutation lane early (a start frees it once its launch went out). */
   releaseLane(): void;
   release(): void;
@@ -71,6 +73,7 @@ export class WorkstationLane {
     };
     return {
       kind,
+      launchIntervalMs: this.limits.launchIntervalMs,
       releaseLane,
       release: () => {
         releaseLane();

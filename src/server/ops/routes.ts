@@ -38,6 +38,7 @@ export interface OpsRouteDeps {
 const tags = ['operations'];
 const MAX_BATCH_TARGETS = 10_000;
 const MAX_CREATE_COUNT = 500;
+const FILTER_PAGE = 1000;
 
 const ActionErrorOut = Type.Object({ category: Type.String(), code: Type.String(), message: Type.String() });
 export const OperationSchema = Type.Object(
@@ -517,9 +518,15 @@ async function resolveTargets(deps: OpsRouteDeps, body: BatchBodyType): Promise<
     if (missing.length > 0) throw new HttpError(404, 'not_found', `${missing.length} target emulators do not exist`, { missing: missing.slice(0, 100) });
     return rows;
   }
-  const page = await listEmulators(deps.service.db, body.target.filter, { limit: MAX_BATCH_TARGETS });
-  if (page.total > MAX_BATCH_TARGETS) throw badRequest(`the filter matches ${page.total} emulators; at most ${MAX_BATCH_TARGETS} per batch`);
-  return deps.service.findEmulators(page.items.map((emulator) => emulator.id));
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await listEmulators(deps.service.db, body.target.filter, { limit: FILTER_PAGE, cursor });
+    if (page.total > MAX_BATCH_TARGETS) throw badRequest(`the filter matches ${page.total} emulators; at most ${MAX_BATCH_TARGETS} per batch`);
+    ids.push(...page.items.map((emulator) => emulator.id));
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor !== undefined);
+  return deps.service.findEmulators(ids);
 }
 
 function requesterOf(request: FastifyRequest, digestOf: unknown): Requester {

@@ -1,0 +1,92 @@
+/**
+ * A batch start of 100 instances over 3 workstations honours each workstation's limits, read
+ * back from the simulators' call logs: no two state-changing ldconsole calls overlap on a
+ * host, never more than K instances boot at once, launches are at least S apart.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CallRecord } from '../../src/sim/index.js';
+import { MUTATING_COMMANDS, startOpsFleet } from './helpers.js';
+import type { OpsFleet } from './helpers.js';
+
+const BOOT_MS = 300;
+const SPECS = [
+  { name: 'lim-a', count: 14, limits: { maxConcurrentBoots: 2, launchIntervalMs: 1200 } },
+  { name: 'lim-b', count: 43, limits: { maxConcurrentBoots: 6, launchIntervalMs: 100 } },
+  { name: 'lim-c', count: 43, limits: { maxConcurrentBoots: 8, launchIntervalMs: 50 } },
+];
+/**
+ * The server sends launches S apart and the agent runs them in arrival order; the sim stamps
+ * each call when its process has started, which varies by the agent's per-call latency
+ * (a list2 under the host lock, then a process spawn) on a loaded 2-core machine.
+ */
+const AGENT_LATENCY_JITTER_MS = 300;
+
+describe('per-workstation limits', () => {
+  let fleet: OpsFleet;
+
+  beforeAll(async () => {
+    fleet = await startOpsFleet(
+      'sqlite',
+      SPECS.map((spec) => ({
+        name: spec.name,
+        limits: spec.limits,
+        bootMs: BOOT_MS,
+        seed: Array.from({ length: spec.count }, (_, i) => ({ name: `${spec.name}-${i}` })),
+      })),
+      {},
+      // Three agents polling 100 instances every 200 ms would starve the 2-core CI of CPU.
+      { gateway: { intervals: { heartbeatMs: 500, inventoryPollMs: 1000, metricsMs: 10_000 } } },
+    );
+  }, 60_000);
+  afterAll(() => fleet?.close());
+
+  it('starts 100 instances in one batch without breaking any limit', async () => {
+    const emulators = await fleet.emulators();
+    expect(emulators).toHaveLength(100);
+    const batch = await fleet.t.admin.createBatch({ action: 'start', target: { ids: emulators.map((emulator) => emulator.id) } });
+    expect(batch.total).toBe(100);
+    const done = await fleet.waitBatch(batch.id, 90_000);
+    expect(done.counts).toEqual({ queued: 0, running: 0, succeeded: 100, failed: 0, cancelled: 0 });
+
+    for (const [i, spec] of SPECS.entries()) {
+      const workstation = fleet.workstations[i];
+      if (!workstation) throw new Error('missing workstation');
+      const calls = workstation.home.calls();
+      assertNoOverlappingMutations(calls);
+      const launches = calls.filter((call) => call.command === 'launch').sort((a, b) => a.start - b.start);
+      expect(launches).toHaveLength(spec.count);
+      const gaps = launches.slice(1).map((launch, j) => launch.start - (launches[j]?.start ?? 0));
+      expect(Math.min(...gaps)).toBeGreaterThanOrEqual(spec.limits.launchIntervalMs - AGENT_LATENCY_JITTER_MS);
+      expect(gaps.reduce((sum, gap) => sum + gap, 0) / gaps.length).toBeGreaterThanOrEqual(spec.limits.launchIntervalMs);
+      expect(maxConcurrentBoots(launches)).toBeLessThanOrEqual(spec.limits.maxConcurrentBoots);
+    }
+    const running = await fleet.emulators();
+    expect(running.every((emulator) => emulator.state === 'running')).toBe(true);
+  }, 120_000);
+});
+
+function assertNoOverlappingMutations(calls: CallRecord[]): void {
+  const mutations = calls.filter((call) => MUTATING_COMMANDS.has(call.command)).sort((a, b) => a.start - b.start);
+  for (let i = 1; i < mutations.length; i += 1) {
+    const previous = mutations[i - 1];
+    const current = mutations[i];
+    if (!previous || !current) continue;
+    expect(current.start, `${current.command} started before ${previous.command} ended`).toBeGreaterThanOrEqual(previous.end);
+  }
+}
+
+/** Booting spans [launch end, launch start + boot time]: inside the real span whatever the process overhead. */
+function maxConcurrentBoots(launches: CallRecord[]): number {
+  const edges = launches.flatMap((launch) => [
+    { at: launch.simEnd, delta: 1 },
+    { at: launch.simStart + BOOT_MS, delta: -1 },
+  ]);
+  edges.sort((a, b) => a.at - b.at || a.delta - b.delta);
+  let current = 0;
+  let max = 0;
+  for (const edge of edges) {
+    current += edge.delta;
+    max = Math.max(max, current);
+  }
+  return max;
+}
