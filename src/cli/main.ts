@@ -1,6 +1,7 @@
 /** The `ldfleet` command. Each subcommand lives in its own module and adds itself here. */
 import { Command } from 'commander';
 import { addAgentCommand } from './agent.js';
+import { addDemoCommand } from './demo.js';
 import { addServerCommand } from './server-command.js';
 
 const program = new Command()
@@ -10,6 +11,7 @@ const program = new Command()
 
 addServerCommand(program);
 addAgentCommand(program);
+addDemoCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`ldfleet: ${error instanceof Error ? error.message : String(error)}\n`);
