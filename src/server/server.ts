@@ -95,6 +95,9 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
     const inventory = await fleet.workstationExtras(ids);
     const engine = operations.workstationExtras(ids);
     return new Map(ids.map((id) => [id, { ...inventory.get(id), ...engine.get(id) }]));
+  }, (change) => {
+    if (change.kind === 'updated') void fleet.workstationUpdated(change.id);
+    else gateway.disconnect(change.id, change.kind === 'deleted' ? 'workstation deleted' : 'enrollment token rotated');
   });
   registerOperationalRoutes(app, store, () => registry.metrics(), registry.contentType);
 

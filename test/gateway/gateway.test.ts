@@ -72,6 +72,31 @@ describeStores('agent gateway', (kind) => {
     expect(audit.items.filter((entry) => entry.outcome === 'denied' && entry.statusCode === 401).length).toBeGreaterThanOrEqual(2);
   });
 
+  it('ends a live session when its token is rotated or its workstation deleted', async () => {
+    const rotated = await enrolledAgent('ws-live-rotate');
+    await rotated.agent.hello();
+    const rotatedClosed = closeCodeOf(rotated.agent.socket);
+    await t.admin.rotateEnrollmentToken(rotated.workstationId);
+    expect(await rotatedClosed).toBe(AgentCloseCode.revoked);
+    await eventually(async () => (await t.admin.getWorkstation(rotated.workstationId)).status === 'offline', 5_000, 'offline');
+
+    const deleted = await enrolledAgent('ws-live-delete');
+    await deleted.agent.hello();
+    const deletedClosed = closeCodeOf(deleted.agent.socket);
+    await t.admin.deleteWorkstation(deleted.workstationId);
+    expect(await deletedClosed).toBe(AgentCloseCode.revoked);
+    expect(t.server.gateway.isOnline(deleted.workstationId)).toBe(false);
+  });
+
+  it('publishes workstation.updated when an operator changes a workstation', async () => {
+    const { workstationId } = await enrolledAgent('ws-edit');
+    const events = await EventsClient.open(t.url, { token: t.admin.currentToken ?? '', topics: 'workstation.updated' });
+    await t.admin.updateWorkstation(workstationId, { name: 'ws-edited', tags: ['rack-b'] });
+    const updated = await events.waitFor((event) => event.data.id === workstationId);
+    expect(updated.data).toMatchObject({ id: workstationId, name: 'ws-edited' });
+    events.close();
+  });
+
   it('applies inventory: full replaces, diffs upsert and remove, a reused index is a new emulator', async () => {
     const { agent, workstationId } = await enrolledAgent('ws-inventory', ['lab']);
     await agent.hello();

@@ -62,6 +62,12 @@ export class Fleet {
     return row ? this.bus.publish('workstation.offline', toWorkstationInfo(row)).data : null;
   }
 
+  /** Publishes `workstation.updated` after an operator changed a workstation. */
+  async workstationUpdated(workstationId: string): Promise<void> {
+    const row = await this.db.selectFrom('workstations').selectAll().where('id', '=', workstationId).executeTakeFirst();
+    if (row) this.bus.publish('workstation.updated', toWorkstationInfo(row));
+  }
+
   async workstationSeen(workstationId: string): Promise<void> {
     await this.db.updateTable('workstations').set({ last_seen_at: this.now() }).where('id', '=', workstationId).execute();
   }

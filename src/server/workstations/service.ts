@@ -63,11 +63,19 @@ function normaliseTags(tags: string[] | undefined): string[] {
 /** Fields other units add to workstations they present (emulator counts…), by workstation id. */
 export type WorkstationExtras = (ids: readonly string[]) => Promise<ReadonlyMap<string, Record<string, unknown>>>;
 
+/**
+ * What other units must react to: a live agent session must end when its workstation is deleted
+ * or its token rotated (the old token may be in the wrong hands), and changes are events.
+ */
+export type WorkstationChange = { kind: 'updated' | 'deleted' | 'tokenRotated'; id: string };
+export type WorkstationChangeListener = (change: WorkstationChange) => void;
+
 /** The workstation registry and its enrollment tokens (stored as SHA-256 digests, shown once). */
 export class Workstations {
   constructor(
     private readonly store: Store,
     private readonly extras?: WorkstationExtras,
+    private readonly onChange: WorkstationChangeListener = () => undefined,
   ) {}
 
   async list(page: PageRequest, filter: { tag?: string | undefined; status?: string | undefined } = {}): Promise<Page<Workstation>> {
@@ -125,12 +133,14 @@ export class Workstations {
     await this.withUniqueName(changes.name ?? '', () =>
       this.store.db.updateTable('workstations').set(set).where('id', '=', id).execute(),
     );
+    this.onChange({ kind: 'updated', id });
     return this.get(id);
   }
 
   async delete(id: string): Promise<void> {
     const result = await this.store.db.deleteFrom('workstations').where('id', '=', id).executeTakeFirst();
     if (Number(result.numDeletedRows) === 0) throw notFound('workstation');
+    this.onChange({ kind: 'deleted', id });
   }
 
   /** Replaces the enrollment token; the old one stops working at once. */
@@ -142,6 +152,7 @@ export class Workstations {
       .where('id', '=', id)
       .executeTakeFirst();
     if (Number(result.numUpdatedRows) === 0) throw notFound('workstation');
+    this.onChange({ kind: 'tokenRotated', id });
     return enrollmentToken;
   }
 
