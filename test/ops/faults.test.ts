@@ -4,11 +4,14 @@
  * a running operation can be cancelled; a dropped agent connection mid-operation is recovered
  * by re-sending the same rpc id, which the agent joins.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import type { Agent } from '../../src/agent/index.js';
 import type { Emulator } from '../../src/server/fleet/index.js';
 import type { Operation } from '../../src/sdk/index.js';
+import { SIM_BIN } from '../../src/sim/index.js';
 import { eventually, startOpsFleet } from './helpers.js';
 import type { OpsFleet } from './helpers.js';
 
@@ -36,6 +39,7 @@ describe('faults', () => {
             { name: 'hang-rename' },
             { name: 'cancel-me' },
             { name: 'drop-me' },
+            { name: 'vanish' },
             ...Array.from({ length: 8 }, (_, i) => ({ name: `good-${i}` })),
           ],
         },
@@ -103,6 +107,21 @@ describe('faults', () => {
     } finally {
       workstation.home.clearFaults();
     }
+  });
+
+  it('fails an operation on an emulator removed meanwhile with conflict/emulator_gone', async () => {
+    const workstation = fleet.workstations[0];
+    if (!workstation) throw new Error('no workstation');
+    const target = await named(good, 'vanish');
+    await workstation.agent.stop();
+    await eventually(() => !fleet.t.server.gateway.isOnline(good), 10_000, 'agent offline');
+    const queued = await fleet.t.admin.emulatorAction(target.id, 'start');
+    // Removed behind ldfleet's back while its agent was away.
+    await promisify(execFile)(SIM_BIN, ['remove', '--index', String(target.index)], { env: workstation.home.env() });
+    workstation.agent = fleet.startAgent(workstation);
+    const operation = await fleet.waitOperation(queued.id, undefined, 20_000);
+    expect(operation.status).toBe('failed');
+    expect(operation.error).toMatchObject({ category: 'conflict', code: 'emulator_gone' });
   });
 
   it('opens the breaker of a workstation whose every call hangs, while the other finishes at full speed', async () => {

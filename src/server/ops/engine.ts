@@ -62,6 +62,8 @@ export const DEFAULT_ENGINE_OPTIONS: Omit<EngineOptions, 'uploadDir'> = {
 
 const LANES: readonly ActionClass[] = ['boot', 'mutation', 'read'];
 const LIMITS_TTL_MS = 2000;
+/** The agent reported an instance missing that a fresh inventory shows is there. */
+const INVENTORY_GLITCH = 'inventory_glitch';
 const BATCH_UPDATE_DELAY_MS = 200;
 
 interface Running {
@@ -309,7 +311,30 @@ export class OperationEngine {
       const result = await HANDLERS[row.action as keyof typeof HANDLERS](context);
       await this.finish(row, 'succeeded', { result: JSON.stringify(result ?? null) });
     } catch (error) {
-      await this.failed(row, toActionFailure(error), signal);
+      await this.failed(row, await this.explainMissing(row, toActionFailure(error)), signal);
+    }
+  }
+
+  /**
+   * The agent said it found no instance at the emulator's index. Either the emulator was
+   * removed behind ldfleet's back (then: `conflict`/`emulator_gone`), or the agent's view was
+   * momentarily incomplete; a fresh inventory tells which. The latter stays a transient failure.
+   */
+  private async explainMissing(row: OperationsTable, failure: ActionFailure): Promise<ActionFailure> {
+    if (row.emulator_id === null || failure.category !== 'ldconsole' || failure.code !== 'not_found') return failure;
+    const emulator = await this.findEmulator(row.emulator_id);
+    if (!emulator) return goneFailure(row.emulator_id);
+    try {
+      const { instances } = await this.callNow(row.workstation_id, 'inventory', {});
+      const still = instances.find((instance) => instance.index === emulator.idx && instance.generation === emulator.generation);
+      if (!still) {
+        await this.fleet.applyInventory(row.workstation_id, { type: 'inventory', full: false, upserts: [], removed: [{ index: emulator.idx, generation: emulator.generation }] });
+        return goneFailure(row.emulator_id);
+      }
+      await this.observed(row.workstation_id, still);
+      return new ActionFailure('ldconsole', INVENTORY_GLITCH, `the agent briefly did not see instance ${emulator.idx}: ${failure.message}`);
+    } catch {
+      return failure;
     }
   }
 
@@ -464,10 +489,14 @@ export class OperationEngine {
     await this.finish(row, 'failed', { error: JSON.stringify(failure.toJSON()) });
   }
 
-  /** `transport` always (the call is re-sent with its id); `timeout` only for repeatable actions. */
+  /**
+   * `transport` always (the call is re-sent with its id); `timeout` and a momentary blind spot
+   * of the agent's inventory only for repeatable actions (with a new id).
+   */
   private isTransient(row: OperationsTable, failure: ActionFailure): boolean {
     if (failure.category === 'transport') return true;
-    return failure.category === 'timeout' && isRepeatable(row.action as ActionContext['action']);
+    const repeatable = isRepeatable(row.action as ActionContext['action']);
+    return repeatable && (failure.category === 'timeout' || failure.code === INVENTORY_GLITCH);
   }
 
   private async scheduleRetry(row: OperationsTable, failure: ActionFailure, attempts: number): Promise<void> {
@@ -536,6 +565,10 @@ export class OperationEngine {
     const finished = await this.repo.finishBatchIfDone(batchId, Date.now());
     if (finished) this.bus.publish('batch.finished', toBatch(finished, counts));
   }
+}
+
+function goneFailure(emulatorId: string): ActionFailure {
+  return conflictFailure('emulator_gone', `emulator ${emulatorId} no longer exists on its workstation`);
 }
 
 /** Rejects with the signal's reason as soon as it aborts; the call itself goes on. */
