@@ -79,7 +79,7 @@ export class OperationEngine {
   private readonly resumable = new Map<string, OperationsTable[]>();
   private readonly pumping = new Set<string>();
   private readonly pumpAgain = new Set<string>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly wakeups = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly batchUpdates = new Map<string, NodeJS.Timeout>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
@@ -117,8 +117,8 @@ export class OperationEngine {
     this.stopped = true;
     this.unsubscribe?.();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
-    for (const timer of [...this.timers, ...this.batchUpdates.values()]) clearTimeout(timer);
-    this.timers.clear();
+    for (const timer of [...[...this.wakeups.values()].map((wakeup) => wakeup.timer), ...this.batchUpdates.values()]) clearTimeout(timer);
+    this.wakeups.clear();
     this.batchUpdates.clear();
   }
 
@@ -173,7 +173,7 @@ export class OperationEngine {
     try {
       const workstations = await this.repo.workstationsWithQueued();
       for (const workstationId of workstations) void this.pump(workstationId);
-      const due = await this.repo.nextDueRetry();
+      const due = await this.repo.nextDueRetry(Date.now());
       if (due !== undefined) this.wakeAt(undefined, Date.parse(due));
     } catch {
       // The store is unavailable (shutting down, database restarting); the next sweep retries.
@@ -266,14 +266,19 @@ export class OperationEngine {
     return lane;
   }
 
+  /** Kicks `workstationId` (or every workstation) at `at`; one pending wake-up per key, the earliest. */
   private wakeAt(workstationId: string | undefined, at: number): void {
     if (this.stopped) return;
+    const key = workstationId ?? '*';
+    const pending = this.wakeups.get(key);
+    if (pending && pending.at <= at) return;
+    if (pending) clearTimeout(pending.timer);
     const timer = setTimeout(() => {
-      this.timers.delete(timer);
+      this.wakeups.delete(key);
       this.kick(workstationId);
     }, Math.max(1, at - Date.now()));
     timer.unref();
-    this.timers.add(timer);
+    this.wakeups.set(key, { at, timer });
   }
 
   // -------------------------------------------------------------------------------------------

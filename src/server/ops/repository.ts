@@ -121,13 +121,16 @@ export class OperationRepository {
     return rows.map((row) => row.workstation_id);
   }
 
-  /** The earliest `not_before` of queued retries, so the dispatcher knows when to look again. */
-  async nextDueRetry(): Promise<string | undefined> {
+  /**
+   * The earliest `not_before` still in the future, so the dispatcher knows when to look again
+   * (retries already due are picked up by the pumps).
+   */
+  async nextDueRetry(now: number): Promise<string | undefined> {
     const row = await this.db
       .selectFrom('operations')
       .select((eb) => eb.fn.min('not_before').as('due'))
       .where('status', '=', 'queued')
-      .where('not_before', 'is not', null)
+      .where('not_before', '>', nowIso(now))
       .executeTakeFirst();
     return row?.due ?? undefined;
   }
