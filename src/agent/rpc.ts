@@ -7,7 +7,7 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { CallOptions, LdConsole, List2Row, ModifySettings } from '../ldconsole/index.js';
 import type { ObservedInstance, RpcCallMessage, RpcMethod, RpcMethods, RpcResultMessage, SettingsInput } from '../protocol/index.js';
-import { readApkPackage } from './apk.js';
+import { readApkPackageName } from '../apk/index.js';
 import type { Snapshot } from './inventory.js';
 import { describeError, type AgentLogger } from './log.js';
 import { Mutex } from './mutex.js';
@@ -277,7 +277,7 @@ export class RpcDispatcher {
     }
     const file = await this.options.transfers.claim(transferId);
     try {
-      const expected = packageName ?? (await readApkPackage(file));
+      const expected = packageName ?? (await readApkPackageName(file));
       return await this.mutate(context, async () => {
         const before = await this.installedPackages(index, context);
         await this.driver.installapp({ index }, { file }, context.options);

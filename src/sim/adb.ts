@@ -1,6 +1,6 @@
 import { copyFileSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { readApkPackage } from './apk.js';
+import { readApkPackageNameSync } from '../apk/index.js';
 import { appPid, apps, installedPackages } from './apps.js';
 import { splitCommandLine } from './args.js';
 import { CONFIG_KEYS } from './config.js';
@@ -119,7 +119,7 @@ function activityManager(store: SimStore, instance: Instance, args: string[]): C
 
 function install(store: SimStore, instance: Instance, apkPath: string | undefined): CommandResult {
   if (!apkPath) return ok('adb: need APK file on command line');
-  const pkg = readApkPackage(resolve(apkPath));
+  const pkg = readApkPackageNameSync(resolve(apkPath));
   if (!pkg) return ok('Performing Streamed Install', 'adb: failed to install ' + apkPath + ': Failure [INSTALL_FAILED_INVALID_APK]');
   apps.install(store, instance.index, pkg);
   return ok('Performing Streamed Install', 'Success');

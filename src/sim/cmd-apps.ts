@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { readApkPackage } from './apk.js';
+import { readApkPackageNameSync } from '../apk/index.js';
 import { apps } from './apps.js';
 import { notRunning, option, parameterError, usageError, type InstanceHandler } from './context.js';
 import { writeFileAtomic } from './fsutil.js';
@@ -16,7 +16,7 @@ export const installapp: InstanceHandler = onRunning((ctx, instance) => {
   const file = option(ctx, 'filename');
   const storePackage = option(ctx, 'packagename');
   if (!file && !storePackage) return usageError();
-  const pkg = file ? readApkPackage(file) : storePackage;
+  const pkg = file ? readApkPackageNameSync(file) : storePackage;
   if (!pkg) return ok('Failure [INSTALL_FAILED_INVALID_APK]');
   apps.install(ctx.store, instance.index, pkg);
   return ok();

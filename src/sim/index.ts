@@ -19,7 +19,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildTestApk } from './apk.js';
+import { buildTestApk } from '../apk/index.js';
 import type { CallRecord } from './calllog.js';
 import { readClockOffset, writeClockOffset } from './clock.js';
 import { CONFIG_KEYS, newInstanceConfig, type InstanceConfig, type Locale } from './config.js';
@@ -33,7 +33,7 @@ export type { CallRecord } from './calllog.js';
 export type { FaultFile, FaultRule } from './faults.js';
 export type { InstanceConfig, Locale, Resolution } from './config.js';
 export type { SimEncoding } from './settings.js';
-export { buildTestApk } from './apk.js';
+export { buildTestApk } from '../apk/index.js';
 export { adbSerial } from './guest.js';
 
 /** Absolute path of the executable simulator (`bin/ldconsole-sim`). */
