@@ -1,37 +1,12 @@
-/** Shapes of the inventory and the live event stream as clients see them. */
+/**
+ * Shapes of the inventory and the live event stream as clients see them. The emulator is the
+ * fleet unit's own type, taken as a type only (erased when compiled: the SDK loads no server code).
+ */
+import type { Settings } from '../protocol/index.js';
+import type { Emulator } from '../server/fleet/index.js';
 
-export interface EmulatorSettings {
-  cpu: number;
-  memoryMb: number;
-  resolution: { width: number; height: number; dpi: number };
-  manufacturer: string;
-  model: string;
-  phoneNumber: string;
-  imei: string;
-  imsi: string;
-  simSerial: string;
-  androidId: string;
-  mac: string;
-  autoRotate: boolean;
-  lockWindow: boolean;
-  root: boolean;
-}
-
-export interface Emulator {
-  id: string;
-  workstationId: string;
-  workstationName?: string;
-  index: number;
-  name: string;
-  state: 'stopped' | 'starting' | 'running';
-  booted: boolean;
-  settings: EmulatorSettings;
-  pids: { player: number; vbox: number } | null;
-  adbSerial: string;
-  observedAt: string;
-  createdAt: string;
-  updatedAt: string;
-}
+export type { Emulator };
+export type EmulatorSettings = Settings;
 
 export interface EmulatorQuery {
   limit?: number;

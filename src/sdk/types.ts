@@ -1,32 +1,16 @@
-/** The API's shapes as clients see them (camelCase JSON). */
+/**
+ * The API's shapes as clients see them (camelCase JSON). Shapes the server defines are taken from
+ * its units as types only (erased when compiled: the SDK loads no server code).
+ */
+import type { ApiToken, AuditEntry, CreatedApiToken, Role, TokenPair, User } from '../server/auth/index.js';
+import type { Page } from '../server/store/index.js';
+import type { Workstation as ServerWorkstation, WorkstationInput, WorkstationLimits } from '../server/workstations/index.js';
 
-export type Role = 'viewer' | 'operator' | 'admin';
-
-export interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
-  total: number;
-}
+export type { ApiToken, AuditEntry, CreatedApiToken, Page, Role, TokenPair, User, WorkstationInput, WorkstationLimits };
 
 export interface PageParams {
   limit?: number;
   cursor?: string;
-}
-
-export interface User {
-  id: string;
-  username: string;
-  role: Role;
-  disabled: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface TokenPair {
-  accessToken: string;
-  refreshToken: string;
-  expiresIn: number;
-  user: User;
 }
 
 export interface Me {
@@ -36,60 +20,9 @@ export interface Me {
   via: 'access' | 'api-token';
 }
 
-export interface ApiToken {
-  id: string;
-  name: string;
-  role: Role;
-  expiresAt: string | null;
-  lastUsedAt: string | null;
-  createdAt: string;
-}
-
-export interface CreatedApiToken extends ApiToken {
-  /** The token itself; this is the only time it is shown. */
-  token: string;
-}
-
-export interface WorkstationLimits {
-  maxConcurrentBoots?: number;
-  launchIntervalMs?: number;
-  maxInstances?: number;
-}
-
-export interface Workstation {
-  id: string;
-  name: string;
-  tags: string[];
-  limits: WorkstationLimits;
-  status: 'online' | 'offline' | 'degraded';
-  lastSeenAt: string | null;
-  hostname: string | null;
-  os: string | null;
-  agentVersion: string | null;
-  ldplayer: { path: string | null; version: string | null } | null;
-  metrics: unknown;
-  createdAt: string;
-  updatedAt: string;
+/** A workstation as the API serves it; other units add fields (emulator counts, breaker state). */
+export interface Workstation extends ServerWorkstation {
   [extra: string]: unknown;
-}
-
-export interface WorkstationInput {
-  name: string;
-  tags?: string[];
-  limits?: WorkstationLimits;
-}
-
-export interface AuditEntry {
-  id: string;
-  at: string;
-  actorId: string | null;
-  actorName: string | null;
-  action: string;
-  target: string | null;
-  ip: string;
-  outcome: 'success' | 'failure' | 'denied';
-  statusCode: number;
-  requestId: string;
 }
 
 export interface AuditQuery extends PageParams {
