@@ -27,13 +27,11 @@ export interface ActionTimeouts {
 
 /** What an action handler can do; the engine implements it (breaker, ids, cancellation). */
 export interface ActionContext {
-  readonly action: Action;
   readonly params: Record<string, unknown>;
   readonly workstationId: string;
   readonly emulatorId: string | undefined;
   /** The operation was running when the server lost track of it and is being resumed. */
   readonly resumed: boolean;
-  readonly startedAt: string;
   readonly timeouts: ActionTimeouts;
   /** One agent call; `step` names it inside a multi-call action (its rpc id gets the suffix). */
   call<M extends RpcMethod>(method: M, params: RpcMethods[M]['params'], timeoutMs: number, step?: string): Promise<RpcMethods[M]['result']>;

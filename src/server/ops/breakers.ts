@@ -79,10 +79,6 @@ export class WorkstationBreakers {
     this.onChange(workstationId, 'closed');
   }
 
-  states(): Map<string, BreakerState> {
-    return new Map([...this.entries.keys()].map((id) => [id, this.state(id)]));
-  }
-
   private entry(workstationId: string): Entry {
     let entry = this.entries.get(workstationId);
     if (!entry) {

@@ -28,7 +28,7 @@ import type { AgentCalls, InventorySink } from './ports.js';
 import type { OperationRepository } from './repository.js';
 import { toBatch, toOperation } from './repository.js';
 import type { OperationsTable } from './schema.js';
-import type { ActionClass, OperationStatus } from './types.js';
+import type { Action, ActionClass, OperationStatus } from './types.js';
 import './events.js';
 
 export interface RetryOptions {
@@ -110,8 +110,8 @@ export class OperationEngine {
   }
 
   /**
-   * Stops dispatching. Operations in flight stay `running` in the store; the next process
-   * resumes them with the same rpc ids.
+   * Stops dispatching. Operations in flight stay `running` in the store (or go back to the queue
+   * with their rpc id when the gateway's closing ends their call); the next process resumes them.
    */
   stop(): void {
     this.stopped = true;
@@ -327,7 +327,7 @@ export class OperationEngine {
    */
   private async explainMissing(row: OperationsTable, failure: ActionFailure): Promise<ActionFailure> {
     if (row.emulator_id === null || failure.category !== 'ldconsole' || failure.code !== 'not_found') return failure;
-    const emulator = await this.findEmulator(row.emulator_id);
+    const emulator = await this.targetEmulator(row);
     if (!emulator) return goneFailure(row.emulator_id);
     try {
       const { instances } = await this.callNow(row.workstation_id, 'inventory', {});
@@ -357,12 +357,10 @@ export class OperationEngine {
       if (signal.aborted) throw toActionFailure(signal.reason);
     };
     return {
-      action: row.action as ActionContext['action'],
       params: JSON.parse(row.params) as Record<string, unknown>,
       workstationId,
       emulatorId: row.emulator_id ?? undefined,
       resumed: resumed || row.rpc_id !== null,
-      startedAt: row.started_at ?? row.created_at,
       timeouts: this.options.timeouts,
       call: async <M extends RpcMethod>(method: M, params: RpcMethods[M]['params'], timeoutMs: number, step?: string) => {
         throwIfCancelled();
@@ -382,8 +380,8 @@ export class OperationEngine {
         return abortable(call, signal);
       },
       emulator: async () => {
-        const emulator = row.emulator_id === null ? undefined : await this.findEmulator(row.emulator_id);
-        if (!emulator) throw conflictFailure('emulator_gone', `emulator ${row.emulator_id ?? '?'} no longer exists`);
+        const emulator = await this.targetEmulator(row);
+        if (!emulator) throw goneFailure(row.emulator_id ?? '?');
         return emulator;
       },
       findEmulator: (id) => this.findEmulator(id),
@@ -419,6 +417,26 @@ export class OperationEngine {
       },
       throwIfCancelled,
     };
+  }
+
+  /**
+   * The operation's emulator: by id, else by the instance identity it was made for (an
+   * emulator the inventory lost sight of and found again may have been given a new id; then
+   * the operation follows it).
+   */
+  private async targetEmulator(row: OperationsTable): Promise<EmulatorsTable | undefined> {
+    if (row.emulator_id === null) return undefined;
+    const byId = await this.findEmulator(row.emulator_id);
+    if (byId || row.target_index === null || row.target_generation === null) return byId;
+    const sameInstance = await this.repo.db
+      .selectFrom('emulators')
+      .selectAll()
+      .where('workstation_id', '=', row.workstation_id)
+      .where('idx', '=', row.target_index)
+      .where('generation', '=', row.target_generation)
+      .executeTakeFirst();
+    if (sameInstance) await this.repo.db.updateTable('operations').set({ emulator_id: sameInstance.id }).where('id', '=', row.id).execute();
+    return sameInstance;
   }
 
   private async findEmulator(id: string): Promise<EmulatorsTable | undefined> {
@@ -500,7 +518,7 @@ export class OperationEngine {
    */
   private isTransient(row: OperationsTable, failure: ActionFailure): boolean {
     if (failure.category === 'transport') return true;
-    const repeatable = isRepeatable(row.action as ActionContext['action']);
+    const repeatable = isRepeatable(row.action as Action);
     return repeatable && (failure.category === 'timeout' || failure.code === INVENTORY_GLITCH);
   }
 

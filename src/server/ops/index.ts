@@ -8,7 +8,7 @@ export { OperationService, IdempotencyConflictError, OperationStateError, reques
 export type { NewOperation, Requester, Stored } from './service.js';
 export { OperationRepository, toOperation, toBatch } from './repository.js';
 export type { OperationFilter } from './repository.js';
-export { operationsMigration } from './schema.js';
+export { operationsMigration, operationTargetMigration } from './schema.js';
 export type { OperationsTable, BatchesTable, IdempotencyKeysTable } from './schema.js';
 export { EngineMetrics } from './metrics.js';
 export { WorkstationBreakers, DEFAULT_BREAKER } from './breakers.js';

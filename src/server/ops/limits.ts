@@ -84,9 +84,4 @@ export class WorkstationLane {
       },
     };
   }
-
-  /** True when nothing holds a place (used to drop lanes of workstations that went away). */
-  get idle(): boolean {
-    return !this.laneBusy && this.booting === 0 && this.reads === 0;
-  }
 }

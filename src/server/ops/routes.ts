@@ -195,7 +195,7 @@ export function registerOpsRoutes(api: App, deps: OpsRouteDeps): void {
   function single(request: FastifyRequest, reply: FastifyReply, action: Action, id: string, params: Record<string, unknown>) {
     return submit(request, reply, { action, id, params }, async (requester) => {
       const emulator = await emulatorOr404(id);
-      const operation = await service.submitOperation(requester, { action, workstationId: emulator.workstation_id, emulatorId: id, params });
+      const operation = await service.submitOperation(requester, { action, ...targetOf(emulator), params });
       return { kind: 'operation', operation };
     });
   }
@@ -325,7 +325,7 @@ export function registerOpsRoutes(api: App, deps: OpsRouteDeps): void {
           throw badRequest(`params do not fit the ${body.action} action`, details);
         }
         const targets = await resolveTargets(deps, body);
-        const operations = targets.map((emulator) => ({ action: body.action, workstationId: emulator.workstation_id, emulatorId: emulator.id, params }));
+        const operations = targets.map((emulator) => ({ action: body.action, ...targetOf(emulator), params }));
         const batch = await service.submitBatch(requester, { action: body.action, params, target: body.target }, operations);
         return { kind: 'batch', batch };
       }),
@@ -421,7 +421,7 @@ function registerAppInstallRoute(api: App, deps: OpsRouteDeps, submit: Submit, e
           const params = { packageName: body.packageName };
           return submit(request, reply, { install: params, id: emulator.id }, async (requester) => ({
             kind: 'operation',
-            operation: await deps.service.submitOperation(requester, { action: 'installApp', workstationId: emulator.workstation_id, emulatorId: emulator.id, params }),
+            operation: await deps.service.submitOperation(requester, { action: 'installApp', ...targetOf(emulator), params }),
           }));
         }
         const upload = await receiveUpload(request, deps);
@@ -430,8 +430,7 @@ function registerAppInstallRoute(api: App, deps: OpsRouteDeps, submit: Submit, e
             kind: 'operation',
             operation: await deps.service.submitOperation(requester, {
               action: 'installApp',
-              workstationId: emulator.workstation_id,
-              emulatorId: emulator.id,
+              ...targetOf(emulator),
               params: { transferId: upload.transferId, fileName: upload.fileName, bytes: upload.bytes, sha256: upload.sha256 },
             }),
           }));
@@ -527,6 +526,11 @@ async function resolveTargets(deps: OpsRouteDeps, body: BatchBodyType): Promise<
     cursor = page.nextCursor ?? undefined;
   } while (cursor !== undefined);
   return deps.service.findEmulators(ids);
+}
+
+/** Where an operation on `emulator` runs, and which instance it is for. */
+function targetOf(emulator: EmulatorsTable): Pick<NewOperation, 'workstationId' | 'emulatorId' | 'target'> {
+  return { workstationId: emulator.workstation_id, emulatorId: emulator.id, target: { index: emulator.idx, generation: emulator.generation } };
 }
 
 function requesterOf(request: FastifyRequest, digestOf: unknown): Requester {

@@ -31,6 +31,9 @@ export interface OperationsTable {
   /** A retry waits in `queued` until this time (ISO-8601); null = at once. */
   not_before: string | null;
   rpc_id: string | null;
+  /** The instance the operation was made for: (index, generation) identify it even if its emulator id changed. */
+  target_index: number | null;
+  target_generation: string | null;
 }
 
 export interface BatchesTable {
@@ -116,5 +119,13 @@ export const operationsMigration: Migration = {
       .addColumn('created_at', 'text', (c) => c.notNull())
       .addPrimaryKeyConstraint('idempotency_keys_pk', ['principal', 'key'])
       .execute();
+  },
+};
+
+/** The target instance's identity on each operation (see `target_index`). */
+export const operationTargetMigration: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema.alterTable('operations').addColumn('target_index', 'integer').execute();
+    await db.schema.alterTable('operations').addColumn('target_generation', 'text').execute();
   },
 };

@@ -23,6 +23,8 @@ export interface NewOperation {
   action: Action;
   workstationId: string;
   emulatorId?: string | undefined;
+  /** The emulator's instance identity when the operation was made. */
+  target?: { index: number; generation: string } | undefined;
   params: Record<string, unknown>;
 }
 
@@ -288,5 +290,7 @@ function operationRow(operation: NewOperation, batchId: string | undefined, crea
     cancel_requested: 0,
     not_before: null,
     rpc_id: null,
+    target_index: operation.target?.index ?? null,
+    target_generation: operation.target?.generation ?? null,
   };
 }
