@@ -334,7 +334,7 @@ export class OperationEngine {
       const still = instances.find((instance) => instance.index === emulator.idx && instance.generation === emulator.generation);
       if (!still) {
         await this.fleet.applyInventory(row.workstation_id, { type: 'inventory', full: false, upserts: [], removed: [{ index: emulator.idx, generation: emulator.generation }] });
-        return goneFailure(row.emulator_id);
+        return goneFailure(row.emulator_id, 'the agent no longer lists it');
       }
       await this.observed(row.workstation_id, still);
       return new ActionFailure('ldconsole', INVENTORY_GLITCH, `the agent briefly did not see instance ${emulator.idx}: ${failure.message}`);
@@ -436,7 +436,27 @@ export class OperationEngine {
       .where('generation', '=', row.target_generation)
       .executeTakeFirst();
     if (sameInstance) await this.repo.db.updateTable('operations').set({ emulator_id: sameInstance.id }).where('id', '=', row.id).execute();
-    return sameInstance;
+    return sameInstance ?? this.targetOnAgent(row);
+  }
+
+  /**
+   * Last resort before calling an emulator gone: the agent's own fresh inventory. The stored
+   * inventory lags the agent's polls; when the agent still lists the instance, it is recorded
+   * again and the operation follows it.
+   */
+  private async targetOnAgent(row: OperationsTable): Promise<EmulatorsTable | undefined> {
+    if (row.target_index === null || row.target_generation === null) return undefined;
+    let instances: ObservedInstance[];
+    try {
+      ({ instances } = await this.callNow(row.workstation_id, 'inventory', {}));
+    } catch {
+      return undefined;
+    }
+    const instance = instances.find((candidate) => candidate.index === row.target_index && candidate.generation === row.target_generation);
+    if (!instance) return undefined;
+    const emulatorId = await this.observed(row.workstation_id, instance);
+    await this.repo.db.updateTable('operations').set({ emulator_id: emulatorId }).where('id', '=', row.id).execute();
+    return this.findEmulator(emulatorId);
   }
 
   private async findEmulator(id: string): Promise<EmulatorsTable | undefined> {
@@ -590,8 +610,8 @@ export class OperationEngine {
   }
 }
 
-function goneFailure(emulatorId: string): ActionFailure {
-  return conflictFailure('emulator_gone', `emulator ${emulatorId} no longer exists on its workstation`);
+function goneFailure(emulatorId: string, why = 'neither the inventory nor the agent lists it'): ActionFailure {
+  return conflictFailure('emulator_gone', `emulator ${emulatorId} no longer exists on its workstation: ${why}`);
 }
 
 /** Rejects with the signal's reason as soon as it aborts; the call itself goes on. */
