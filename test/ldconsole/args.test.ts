@@ -11,6 +11,7 @@ import {
   selectorArgs,
   type ModifySettings,
 } from '../../src/ldconsole/index.js';
+import { FULL_SETTINGS } from './helpers.js';
 
 function rejects(build: () => unknown): LdConsoleError {
   try {
@@ -44,22 +45,7 @@ describe('selectors', () => {
 
 describe('modifyArgs', () => {
   it('builds every option in a stable order', () => {
-    const settings: ModifySettings = {
-      resolution: { width: 1080, height: 1920, dpi: 480 },
-      cpu: 4,
-      memoryMb: 4096,
-      manufacturer: 'asus',
-      model: 'ASUS_Z00DUO',
-      phoneNumber: '13812345678',
-      imei: '865166023949731',
-      imsi: 'auto',
-      simSerial: '89860000000000000000',
-      androidId: '0123456789abcdef',
-      mac: '00DBBF9A087E',
-      autoRotate: true,
-      lockWindow: false,
-      root: true,
-    };
+    const settings: ModifySettings = { ...FULL_SETTINGS, imsi: 'auto' };
     expect(modifyArgs(settings)).toEqual([
       '--resolution', '1080,1920,480',
       '--cpu', '4',

@@ -2,18 +2,10 @@
  * Contract tests, encodings: titles in CJK, Cyrillic, with commas and quotes, through GBK,
  * UTF-8 and CP1251 output and both list2 layouts, against the simulator.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { simDriver, type SimDriver } from './sim-helpers.js';
+import { describe, expect, it } from 'vitest';
+import { useSimDriver } from './sim-helpers.js';
 
-let current: SimDriver | undefined;
-function setup(...args: Parameters<typeof simDriver>): SimDriver {
-  current = simDriver(...args);
-  return current;
-}
-afterEach(() => {
-  current?.cleanup();
-  current = undefined;
-});
+const setup = useSimDriver();
 
 const CJK = '雷电 农场,"一"';
 const CYRILLIC = 'Ферма, "Эмулятор" 1';

@@ -4,19 +4,12 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isPng, type LdConsole } from '../../src/ldconsole/index.js';
-import { failureOf, processesUsingHome, simDriver, type SimDriver } from './sim-helpers.js';
+import { FULL_SETTINGS, failureOf } from './helpers.js';
+import { processesUsingHome, simDriver, useSimDriver, type SimDriver } from './sim-helpers.js';
 
-let current: SimDriver | undefined;
-function setup(...args: Parameters<typeof simDriver>): SimDriver {
-  current = simDriver(...args);
-  return current;
-}
-afterEach(() => {
-  current?.cleanup();
-  current = undefined;
-});
+const setup = useSimDriver();
 
 describe('lifecycle and boot', () => {
   it('launches, starts, runs, boots on the warped clock, quits', async () => {
@@ -156,22 +149,7 @@ describe('modify', () => {
   it('writes every setting, confirmed by the config read-back', async () => {
     const { ld } = setup();
     await ld.add();
-    const settings = {
-      resolution: { width: 1080, height: 1920, dpi: 480 },
-      cpu: 4,
-      memoryMb: 4096,
-      manufacturer: 'asus',
-      model: 'ASUS_Z00DUO',
-      phoneNumber: '13812345678',
-      imei: '865166023949731',
-      imsi: '460000000000000',
-      simSerial: '89860000000000000000',
-      androidId: '0123456789abcdef',
-      mac: '00DB48FD6270',
-      autoRotate: true,
-      lockWindow: true,
-      root: true,
-    } as const;
+    const settings = { ...FULL_SETTINGS, mac: '00DB48FD6270', lockWindow: true } as const;
     await ld.modify({ index: 0 }, settings);
     const actual = await ld.settings({ index: 0 });
     expect(actual).toMatchObject({ ...settings, mac: '00DB48FD6270' });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import iconv from 'iconv-lite';
 import fc from 'fast-check';
 import { DEFAULT_INSTANCE_SETTINGS, decodeOutput, looksLossy, parseInstanceConfig } from '../../src/ldconsole/index.js';
+import { FULL_SETTINGS } from './helpers.js';
 
 describe('decodeOutput', () => {
   it('reads UTF-8 when the bytes are valid UTF-8', () => {
@@ -70,23 +71,7 @@ describe('parseInstanceConfig', () => {
       const config = parseInstanceConfig(text);
       expect(config.title).toBe('Ферма 1');
       expect(config.defaulted).toEqual([]);
-      expect(config.settings).toEqual({
-        cpu: 4,
-        memoryMb: 4096,
-        resolution: { width: 1080, height: 1920, dpi: 480 },
-        manufacturer: 'asus',
-        model: 'ASUS_Z00DUO',
-        phoneNumber: '13812345678',
-        imei: '865166023949731',
-        imsi: '460000000000000',
-        simSerial: '89860000000000000000',
-        androidId: '0123456789abcdef',
-        mac: '00DBBF9A087E',
-        autoRotate: true,
-        lockWindow: false,
-        root: true,
-        adbDebug: 1,
-      });
+      expect(config.settings).toEqual({ ...FULL_SETTINGS, adbDebug: 1 });
       expect(config.raw['hotkeySettings.backKey']).toEqual({ modifiers: 0, key: 27 });
     }
   });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import iconv from 'iconv-lite';
 import type { ExecOptions, ExecResult, Executor } from '../../src/exec/index.js';
-import { LdConsole, LdConsoleError } from '../../src/ldconsole/index.js';
+import { LdConsole } from '../../src/ldconsole/index.js';
+import { failureOf } from './helpers.js';
 
 /** One scripted reply of the fake ldconsole. */
 interface Reply {
@@ -40,16 +41,6 @@ const ROW1 = '1,Farm,0,0,0,-1,-1,540,960,240\r\n';
 function driver(replies: Reply[]) {
   const executor = new ScriptedExecutor(replies);
   return { executor, ld: new LdConsole({ executor, path: 'ldconsole.exe' }) };
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<LdConsoleError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(LdConsoleError);
-    return error as LdConsoleError;
-  }
-  throw new Error('expected an LdConsoleError');
 }
 
 describe('add and copy confirmation', () => {

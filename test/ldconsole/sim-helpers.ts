@@ -1,9 +1,9 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { afterEach } from 'vitest';
 import { LocalExecutor } from '../../src/exec/index.js';
-import { LdConsole, LdConsoleError, type Codepage, type LdConsoleOptions } from '../../src/ldconsole/index.js';
+import { LdConsole, type Codepage, type LdConsoleOptions } from '../../src/ldconsole/index.js';
 import { SIM_BIN, SimHome, type SimHomeOptions } from '../../src/sim/index.js';
 
 export interface SimDriver {
@@ -36,14 +36,17 @@ export function simDriver(options: SimHomeOptions = {}, driverOptions: Partial<L
   };
 }
 
-export async function failureOf(promise: Promise<unknown>): Promise<LdConsoleError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(LdConsoleError);
-    return error as LdConsoleError;
-  }
-  throw new Error('expected an LdConsoleError');
+/** A `setup` that makes a fresh simDriver for a test and cleans it up after the test. */
+export function useSimDriver(): (...args: Parameters<typeof simDriver>) => SimDriver {
+  let current: SimDriver | undefined;
+  afterEach(() => {
+    current?.cleanup();
+    current = undefined;
+  });
+  return (...args) => {
+    current = simDriver(...args);
+    return current;
+  };
 }
 
 /** Pids of live processes whose environment names this sim home (Linux /proc; empty elsewhere). */
