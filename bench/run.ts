@@ -47,6 +47,9 @@ async function main(): Promise<void> {
     void cleanUp(resources).finally(() => process.exit(2));
   }, settings.timeoutS * 1000);
   deadline.unref();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => void cleanUp(resources).finally(() => process.exit(130)));
+  }
   try {
     const results = await run(resources);
     printTable(results);
