@@ -9,9 +9,9 @@ import type { ExecOptions, ExecResult, Executor } from './types.js';
 export const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 
 /**
- * After the child exits, how long to wait for its pipes to close. A grandchild that inherited
- * stdout (ldconsole `launch` starting dnplayer, say) may hold the pipe open for hours; the
- * result must not wait for it.
+ * After the child exits, how long its pipes may stay quiet before we stop listening. A
+ * grandchild that inherited stdout (ldconsole `launch` starting dnplayer, say) may hold the pipe
+ * open for hours; the result must not wait for it.
  */
 const PIPE_DRAIN_GRACE_MS = 250;
 
@@ -38,6 +38,7 @@ class LocalRun {
   private timeoutTimer: NodeJS.Timeout | undefined;
   private drainTimer: NodeJS.Timeout | undefined;
   private exit: { code: number | null; signal: string | null } | undefined;
+  private bytesSeen = 0;
   private settled = false;
 
   constructor(
@@ -83,6 +84,7 @@ class LocalRun {
   private readonly onAbort = (): void => this.kill('abort');
 
   private collect(buffer: BoundedBuffer, chunk: Buffer): void {
+    this.bytesSeen += chunk.length;
     if (!buffer.push(chunk)) this.kill('overflow');
   }
 
@@ -95,11 +97,28 @@ class LocalRun {
 
   private onExit(code: number | null, signal: string | null): void {
     this.exit = { code, signal };
+    this.stopListeningWhenQuiet();
+  }
+
+  /**
+   * Normally the pipes close right after the exit and `close` finishes the run. Otherwise,
+   * once they have been quiet for the grace time, whoever still holds them is not our child.
+   * Quiet is judged after an I/O turn of the event loop: a lagging loop runs due timers before
+   * that turn's reads, and output the child wrote before exiting must not be cut off.
+   */
+  private stopListeningWhenQuiet(): void {
+    const bytesBefore = this.bytesSeen;
     this.drainTimer = setTimeout(() => {
-      // Whoever still holds the pipes is not our child; stop listening to them.
-      this.child?.stdout?.destroy();
-      this.child?.stderr?.destroy();
-      this.finish();
+      setImmediate(() => {
+        if (this.settled) return;
+        if (this.bytesSeen !== bytesBefore) {
+          this.stopListeningWhenQuiet();
+          return;
+        }
+        this.child?.stdout?.destroy();
+        this.child?.stderr?.destroy();
+        this.finish();
+      });
     }, PIPE_DRAIN_GRACE_MS);
   }
 

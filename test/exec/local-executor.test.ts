@@ -136,3 +136,34 @@ describe('LocalExecutor', () => {
     );
   });
 });
+
+describe('LocalExecutor under a lagging event loop', () => {
+  /** Blocks this process's event loop for `ms` at every turn, as a saturated agent host does. */
+  function lagEventLoop(ms: number): () => void {
+    const timer = setInterval(() => {
+      const until = Date.now() + ms;
+      while (Date.now() < until) {
+        // busy: nothing else in this process runs meanwhile
+      }
+    }, 1);
+    return () => clearInterval(timer);
+  }
+
+  it('keeps every byte a child wrote before it exited, however late the pipe is read', async () => {
+    // Many short children at once, as an agent polling list2 on a saturated host runs them.
+    const stopLag = lagEventLoop(400);
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, index) =>
+          executor.run(node, ['-e', `process.stdout.write('row ${index}\\r\\n'.repeat(50))`], { timeoutMs: 120_000 }),
+        ),
+      );
+      results.forEach((result, index) => {
+        expect(result.exitCode).toBe(0);
+        expect(result.stdout.toString()).toBe(`row ${index}\r\n`.repeat(50));
+      });
+    } finally {
+      stopLag();
+    }
+  });
+});
