@@ -82,6 +82,9 @@ const DEFAULTS = {
   pollMs: 2_000,
 };
 
+/** The first wait of `waitBooted`; later waits double up to `pollMs`. */
+const FIRST_BOOT_POLL_MS = 100;
+
 export class LdConsole {
   private readonly runner: Runner;
   private readonly codepage: Codepage;
@@ -372,15 +375,19 @@ export class LdConsole {
   async waitBooted(selector: Selector, options: WaitBootedOptions): Promise<void> {
     const deadline = Date.now() + options.timeoutMs;
     const pollMs = options.pollMs ?? this.limits.pollMs;
+    // Short first polls catch a fast boot (an instance that was nearly up) without holding the
+    // caller a whole interval; doubling up to pollMs keeps a long boot from flooding adb.
+    let waitMs = Math.min(FIRST_BOOT_POLL_MS, pollMs);
     for (;;) {
       throwIfAborted('waitBooted', options.signal);
       const remaining = deadline - Date.now();
       const callOptions = { timeoutMs: Math.max(1, Math.min(this.limits.adbTimeoutMs, remaining)), ...(options.signal ? { signal: options.signal } : {}) };
       if (await this.bootCompleted(selector, callOptions)) return;
-      if (Date.now() + pollMs > deadline) {
+      if (Date.now() + waitMs > deadline) {
         throw new LdConsoleError('timeout', `${describeSelector(selector)} did not finish booting within ${options.timeoutMs} ms`, { command: 'waitBooted' });
       }
-      await sleep(pollMs, options.signal);
+      await sleep(waitMs, options.signal);
+      waitMs = Math.min(waitMs * 2, pollMs);
     }
   }
 
