@@ -1,54 +1,11 @@
 /** Shapes of the operation engine's routes (operations, batches, emulator actions). */
 
-export type OperationStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-export type ActionErrorCategory = 'transport' | 'ldconsole' | 'timeout' | 'conflict' | 'circuit_open';
+import type { ActionError, ErrorCategory } from '../protocol/index.js';
+import type { Batch, BatchCounts, Operation, OperationStatus } from '../server/ops/index.js';
 
-export interface ActionError {
-  category: ActionErrorCategory;
-  code: string;
-  message: string;
-}
-
-export interface Operation {
-  id: string;
-  action: string;
-  status: OperationStatus;
-  emulatorId?: string;
-  workstationId: string;
-  batchId?: string;
-  params: Record<string, unknown>;
-  attempts: number;
-  result?: unknown;
-  error?: ActionError;
-  createdBy: string;
-  createdAt: string;
-  startedAt?: string;
-  finishedAt?: string;
-  progress?: string;
-  cancelRequested?: boolean;
-}
-
-export interface BatchCounts {
-  queued: number;
-  running: number;
-  succeeded: number;
-  failed: number;
-  cancelled: number;
-}
-
-export interface Batch {
-  id: string;
-  action: string;
-  params: Record<string, unknown>;
-  target: unknown;
-  total: number;
-  counts: BatchCounts;
-  createdBy: string;
-  createdAt: string;
-  finishedAt?: string;
-  operations?: Operation[];
-  nextCursor?: string | null;
-}
+// Type-only: the SDK loads no server code, but its shapes are the server's own.
+export type { ActionError, Batch, BatchCounts, Operation, OperationStatus };
+export type ActionErrorCategory = ErrorCategory;
 
 /** Settings as `modify` takes them; identity fields also accept `"auto"`. */
 export interface SettingsInput {
