@@ -17,9 +17,12 @@ const SPECS = [
 /**
  * The server sends launches S apart and the agent runs them in arrival order; the sim stamps
  * each call when its process has started, which varies by the agent's per-call latency
- * (a list2 under the host lock, then a process spawn) on a loaded 2-core machine.
+ * (a list2 under the host lock, then a Node process start). On a loaded 2-core CI that varies
+ * by several hundred ms (838 ms seen for S = 1200), so one gap may shrink by up to half of S;
+ * a limit that were not enforced would show gaps of a few ms, and the mean still has to reach S.
  */
 const AGENT_LATENCY_JITTER_MS = 300;
+const allowedShrink = (launchIntervalMs: number) => Math.max(AGENT_LATENCY_JITTER_MS, launchIntervalMs / 2);
 
 describe('per-workstation limits', () => {
   let fleet: OpsFleet;
@@ -56,7 +59,7 @@ describe('per-workstation limits', () => {
       const launches = calls.filter((call) => call.command === 'launch').sort((a, b) => a.start - b.start);
       expect(launches).toHaveLength(spec.count);
       const gaps = launches.slice(1).map((launch, j) => launch.start - (launches[j]?.start ?? 0));
-      expect(Math.min(...gaps)).toBeGreaterThanOrEqual(spec.limits.launchIntervalMs - AGENT_LATENCY_JITTER_MS);
+      expect(Math.min(...gaps)).toBeGreaterThanOrEqual(spec.limits.launchIntervalMs - allowedShrink(spec.limits.launchIntervalMs));
       expect(gaps.reduce((sum, gap) => sum + gap, 0) / gaps.length).toBeGreaterThanOrEqual(spec.limits.launchIntervalMs);
       expect(maxConcurrentBoots(launches)).toBeLessThanOrEqual(spec.limits.maxConcurrentBoots);
     }
