@@ -8,7 +8,6 @@
  * BENCH_BOOT_MS (200), BENCH_K (4), BENCH_LAUNCH_INTERVAL_MS (100), BENCH_TIMEOUT_S (900).
  * Prints a table and writes bench/results.json. Stops by itself and removes what it created.
  */
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -19,6 +18,7 @@ import { Agent, silentLogger } from '../src/agent/index.js';
 import { LdfleetClient } from '../src/sdk/index.js';
 import type { Batch } from '../src/sdk/index.js';
 import { SIM_BIN, SimHome } from '../src/sim/index.js';
+import { startServerProcess } from '../test/support/server-process.js';
 
 const settings = {
   workstations: intFromEnv('BENCH_WORKSTATIONS', 20),
@@ -28,7 +28,6 @@ const settings = {
   launchIntervalMs: intFromEnv('BENCH_LAUNCH_INTERVAL_MS', 100),
   timeoutS: intFromEnv('BENCH_TIMEOUT_S', 900),
 };
-const LDFLEET_BIN = fileURLToPath(new URL('../bin/ldfleet', import.meta.url));
 const RESULTS_FILE = fileURLToPath(new URL('./results.json', import.meta.url));
 const ADMIN_PASSWORD = 'bench-admin-password-0123';
 const LIST_LIMIT = 500;
@@ -166,27 +165,8 @@ async function measureListWhile(client: LdfleetClient, finished: () => Promise<b
   return latencies;
 }
 
-async function startServer(port: number, dataDir: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [LDFLEET_BIN, 'server'], {
-    env: {
-      ...process.env,
-      LDFLEET_PORT: String(port),
-      LDFLEET_HOST: '127.0.0.1',
-      LDFLEET_DATA_DIR: dataDir,
-      LDFLEET_ADMIN_PASSWORD: ADMIN_PASSWORD,
-      LDFLEET_LOG_LEVEL: 'silent',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('listening on')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)));
-  });
-  return child;
+function startServer(port: number, dataDir: string): Promise<ChildProcess> {
+  return startServerProcess({ LDFLEET_PORT: String(port), LDFLEET_DATA_DIR: dataDir, LDFLEET_ADMIN_PASSWORD: ADMIN_PASSWORD });
 }
 
 async function cleanUp(resources: Resources): Promise<void> {

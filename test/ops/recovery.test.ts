@@ -3,21 +3,19 @@
  * store: operations that were running are resumed with their rpc ids, which the (still running)
  * agent joins or replays, so each operation ends exactly once and no instance is created twice.
  */
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, silentLogger } from '../../src/agent/index.js';
 import { LdfleetClient } from '../../src/sdk/index.js';
 import type { Batch, Operation } from '../../src/sdk/index.js';
+import { startServerProcess } from '../support/server-process.js';
 import { SIM_BIN, SimHome } from '../../src/sim/index.js';
 import { eventually } from './helpers.js';
 
-const LDFLEET_BIN = fileURLToPath(new URL('../../bin/ldfleet', import.meta.url));
 const ADMIN_PASSWORD = 'recovery-admin-password-42';
 const CREATES = 10;
 
@@ -31,27 +29,12 @@ describe('recovery after the server is killed', () => {
   let client: LdfleetClient;
 
   async function startServer(): Promise<void> {
-    const child = spawn(process.execPath, [LDFLEET_BIN, 'server'], {
-      env: {
-        ...process.env,
-        LDFLEET_PORT: String(port),
-        LDFLEET_HOST: '127.0.0.1',
-        LDFLEET_DATA_DIR: dataDir,
-        LDFLEET_ADMIN_PASSWORD: ADMIN_PASSWORD,
-        LDFLEET_LOG_LEVEL: 'silent',
-        LDFLEET_LAUNCH_INTERVAL_MS: '0',
-        LDFLEET_MAX_CONCURRENT_BOOTS: '4',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    server = child;
-    await new Promise<void>((resolve, reject) => {
-      let output = '';
-      child.stdout?.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('listening on')) resolve();
-      });
-      child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)));
+    server = await startServerProcess({
+      LDFLEET_PORT: String(port),
+      LDFLEET_DATA_DIR: dataDir,
+      LDFLEET_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      LDFLEET_LAUNCH_INTERVAL_MS: '0',
+      LDFLEET_MAX_CONCURRENT_BOOTS: '4',
     });
     client = new LdfleetClient({ baseUrl: `http://127.0.0.1:${port}` });
     await client.login('admin', ADMIN_PASSWORD);
