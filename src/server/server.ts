@@ -17,6 +17,8 @@ import { buildApp, registerOperationalRoutes } from './http/app.js';
 import { installMetrics } from './http/metrics.js';
 import type { App } from './http/type-provider.js';
 import type { ServerContext, ServerUnit } from './http/context.js';
+import { registerDownloads } from './downloads/index.js';
+import { AGENT_BUNDLE_FILE } from '../package/index.js';
 
 export interface ServerOptions {
   /** Units added after the core ones (auth, workstations); their routes live under /api/v1. */
@@ -33,6 +35,8 @@ export interface ServerOptions {
   readonly events?: Omit<EventsRouteOptions, 'bus' | 'authenticate'>;
   /** Operation engine tuning beyond the configuration (sweep interval, retry delays); tests shorten them. */
   readonly operations?: Partial<EngineOptions>;
+  /** The agent bundle served at /downloads (default: the package's dist/agent/ldfleet-agent.mjs). */
+  readonly agentBundleFile?: string;
 }
 
 export interface Server extends ServerContext {
@@ -100,6 +104,7 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
     else gateway.disconnect(change.id, change.kind === 'deleted' ? 'workstation deleted' : 'enrollment token rotated');
   });
   registerOperationalRoutes(app, store, () => registry.metrics(), registry.contentType);
+  registerDownloads(app, { agentBundleFile: options.agentBundleFile ?? AGENT_BUNDLE_FILE });
 
   const context: ServerContext = { config, store, auth, audit, bus, fleet, gateway };
   const units = [
