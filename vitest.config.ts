@@ -4,8 +4,11 @@ import { defineConfig } from 'vitest/config';
  * Two projects. `unit`: pure code, no process, socket or database, many files at once. `system`:
  * tests that spawn the simulator, agents and CLIs, listen on ports or use the stores; few at a
  * time, so they keep their timing on a loaded 2-core machine. `npm test` runs unit first, then
- * system. A new test file is a system test unless it is listed here as a unit one.
+ * system; `npm run test:pack` the slow pack-and-install test. A new test file is a system test unless it is listed here as a unit one.
  */
+/** Packs and installs the package (compiling its native module): minutes, so run on its own (`npm run test:pack`). */
+const PACK = ['test/install/pack.test.ts'];
+
 const UNIT = [
   'test/agent/backoff.test.ts',
   'test/agent/discovery.test.ts',
@@ -35,7 +38,11 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'system', include: ['test/**/*.test.ts'], exclude: UNIT, testTimeout: 30_000, maxWorkers: 2, sequence: { groupOrder: 1 } },
+        test: { name: 'system', include: ['test/**/*.test.ts'], exclude: [...UNIT, ...PACK], testTimeout: 30_000, maxWorkers: 2, sequence: { groupOrder: 1 } },
+      },
+      {
+        extends: true,
+        test: { name: 'pack', include: PACK, testTimeout: 120_000, sequence: { groupOrder: 2 } },
       },
     ],
   },

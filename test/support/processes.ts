@@ -49,26 +49,53 @@ export async function processesOfRun(run: string, graceMs: number): Promise<RunP
 }
 
 function scan(run: string): RunProcess[] {
+  // vitest's runner and workers end after the teardown; they are not the suite's to end.
+  return processesWithEnvironment(`${TEST_RUN_VARIABLE}=${run}`).filter((proc) => !/node_modules\/(vitest|tinypool)\//.test(proc.command));
+}
+
+/** Live processes (zombies left out) whose environment holds `entry` (`NAME=value`); Linux /proc, none elsewhere. */
+export function processesWithEnvironment(entry: string): RunProcess[] {
   let pids: string[];
   try {
     pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
   } catch (_noProc) {
     return [];
   }
-  const marker = `${TEST_RUN_VARIABLE}=${run}`;
   const found: RunProcess[] = [];
   for (const pid of pids) {
     if (Number(pid) === process.pid) continue;
     try {
-      const environ = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
-      if (!environ.includes(marker)) continue;
+      if (!readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(entry)) continue;
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      if (/^State:\s+Z/m.test(status)) continue;
       const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
-      if (/node_modules\/(vitest|tinypool)\//.test(command)) continue;
-      const ppid = Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-      found.push({ pid: Number(pid), ppid, command });
+      found.push({ pid: Number(pid), ppid: Number(/^PPid:\s+(\d+)/m.exec(status)?.[1] ?? 0), command });
     } catch (_gone) {
       // Exited while we looked, or not ours to read.
     }
   }
   return found;
+}
+
+/**
+ * SIGKILLs the processes of the simulator home `dir` (those whose command line matches `command`,
+ * e.g. the calls a hang fault left) and waits until they are gone; resolves with how many.
+ */
+export async function killSimProcesses(dir: string, command = /./, timeoutMs = 5_000): Promise<number> {
+  const entry = `LDFLEET_SIM_HOME=${dir}`;
+  const ofHome = () => processesWithEnvironment(entry).filter((proc) => command.test(proc.command));
+  const victims = ofHome();
+  for (const { pid } of victims) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch (_gone) {
+      // Already exited.
+    }
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (ofHome().some((proc) => victims.some((victim) => victim.pid === proc.pid))) {
+    if (Date.now() > deadline) throw new Error(`processes of ${dir} survived SIGKILL`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return victims.length;
 }
