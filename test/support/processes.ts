@@ -99,3 +99,14 @@ export async function killSimProcesses(dir: string, command = /./, timeoutMs = 5
   }
   return victims.length;
 }
+
+/**
+ * Lets the simulator calls still running on home `dir` finish (an agent's boot probe may outlive
+ * its stop() for a moment), up to `graceMs`, then kills what is left; a home can be removed after.
+ */
+export async function settleSimProcesses(dir: string, graceMs = 5_000): Promise<void> {
+  const entry = `LDFLEET_SIM_HOME=${dir}`;
+  const deadline = Date.now() + graceMs;
+  while (processesWithEnvironment(entry).length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  await killSimProcesses(dir);
+}
