@@ -43,7 +43,7 @@ beforeAll(async () => {
   );
   installLog = `${installed.stdout}\n${installed.stderr}`;
   ldfleet = join(prefix, 'bin', 'ldfleet');
-}, 900_000);
+}, 1_800_000);
 
 afterAll(async () => {
   for (const child of children) await stopChild(child);

@@ -49,7 +49,8 @@ describe('per-workstation limits', () => {
     expect(emulators).toHaveLength(100);
     const batch = await fleet.t.admin.createBatch({ action: 'start', target: { ids: emulators.map((emulator) => emulator.id) } });
     expect(batch.total).toBe(100);
-    const done = await fleet.waitBatch(batch.id, 90_000);
+    // Generous: a safety net for a loaded machine, not a measure (the gaps are).
+    const done = await fleet.waitBatch(batch.id, 200_000);
     expect(done.counts).toEqual({ queued: 0, running: 0, succeeded: 100, failed: 0, cancelled: 0 });
 
     for (const [i, spec] of SPECS.entries()) {
@@ -60,7 +61,8 @@ describe('per-workstation limits', () => {
       const launches = calls.filter((call) => call.command === 'launch').sort((a, b) => a.start - b.start);
       expect(launches).toHaveLength(spec.count);
       const sent = sends.get(workstation.id) ?? [];
-      expect(sent).toHaveLength(spec.count);
+      // At least one per instance; a start retried after a timeout is sent again, and is a launch too.
+      expect(sent.length).toBeGreaterThanOrEqual(spec.count);
       const sendGaps = gapsOf(sent);
       expect(Math.min(...sendGaps), `${spec.name}: start calls sent closer than its launch interval`).toBeGreaterThanOrEqual(
         spec.limits.launchIntervalMs - SEND_JITTER_MS,
@@ -71,7 +73,7 @@ describe('per-workstation limits', () => {
     }
     const running = await fleet.emulators();
     expect(running.every((emulator) => emulator.state === 'running')).toBe(true);
-  }, 120_000);
+  }, 240_000);
 });
 
 /** The times (ms, this process's monotonic clock) at which the server sent each `start` call, per workstation. */
