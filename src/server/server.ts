@@ -13,7 +13,7 @@ import { Gateway, agentGatewayUnit } from './gateway/index.js';
 import type { GatewayOptions } from './gateway/index.js';
 import { createOperations, engineOptionsFromConfig } from './ops/index.js';
 import type { EngineOptions, Operations } from './ops/index.js';
-import { buildApp, registerOperationalRoutes } from './http/app.js';
+import { buildApp, closeUndeclaredQueries, registerOperationalRoutes } from './http/app.js';
 import { installMetrics } from './http/metrics.js';
 import type { App } from './http/type-provider.js';
 import type { ServerContext, ServerUnit } from './http/context.js';
@@ -79,6 +79,7 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
   await fleet.resetStatusesAtStartup();
   const gateway = new Gateway({ ...options.gateway, sink: fleet, logger: app.log });
   const routes: RegisteredRoute[] = [];
+  closeUndeclaredQueries(app, API_PREFIX);
   installAuthGuard(app, auth, routes);
   installAuditHook(app, audit);
   const registry = installMetrics(app);

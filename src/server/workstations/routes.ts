@@ -123,6 +123,7 @@ export function workstationsUnit(workstations: Workstations): ServerUnit {
             tags,
             summary: 'Replace the enrollment token; the old one stops working',
             params: IdParams,
+            body: Type.Object({}),
             response: { 200: Type.Object({ enrollmentToken: Type.String() }), ...errorResponses(401, 403, 404) },
           },
         },
