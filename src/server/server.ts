@@ -111,7 +111,16 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
     agentGatewayUnit({
       gateway,
       verifyEnrollmentToken: (token) => workstations.verifyEnrollmentToken(token),
-      audit: (record) => audit.record({ ...record, actorId: null, actorName: null }),
+      audit: ({ target, action, ip, statusCode, requestId }) =>
+        audit.record({
+          action,
+          ip,
+          statusCode,
+          requestId,
+          target: target === null ? null : { type: 'workstation', id: target, name: null },
+          actorId: null,
+          actorName: null,
+        }),
     }),
     operations.unit,
     ...(options.units ?? []),
