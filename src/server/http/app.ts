@@ -82,6 +82,11 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
+    // @fastify/websocket hides its routes; one with a summary is meant to be read (`/api/v1/events`).
+    transform: ({ schema, url, route }) => {
+      const documented = (route as { websocket?: boolean }).websocket === true && typeof schema?.summary === 'string';
+      return { schema: documented ? { ...schema, hide: false } : schema, url };
+    },
   });
   await app.register(swaggerUi, {
     routePrefix: '/docs',
