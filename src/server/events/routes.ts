@@ -83,7 +83,7 @@ export function registerEventsRoute(app: App, options: EventsRouteOptions): void
         summary: 'WebSocket: live events as JSON frames {type, at, data}; ?topics=emulator.*,workstation.online',
         querystring: Type.Object({
           token: Type.Optional(Type.String({ maxLength: 4096, description: 'an access or API token, for clients that cannot send Authorization' })),
-          topics: Type.Optional(Type.String({ maxLength: 2000, description: 'comma-separated event types; a trailing * matches a prefix' })),
+          topics: Type.Optional(Type.String({ maxLength: 2000, description: 'comma-separated event types; emulator.* takes a family, * everything; none means everything' })),
         }),
       },
       // Authenticated here rather than by the core's header check, since browsers send `?token=`.
