@@ -27,14 +27,18 @@ describe('security headers over plain HTTP and behind TLS', () => {
     expect(asset, 'the docs page links its assets').toBeDefined();
     const assetResponse = await fetch(new URL(asset!, `${t.url}/docs/`));
     expect(assetResponse.status).toBe(200);
+    // Read to the end: an unread body keeps its connection busy and the server's close waiting.
+    expect((await assetResponse.arrayBuffer()).byteLength).toBeGreaterThan(0);
     expect(assetResponse.headers.get('content-security-policy') ?? '').not.toMatch(/upgrade-insecure-requests/);
     const api = await fetch(`${t.url}/healthz`);
+    await api.text();
     expect(api.headers.get('content-security-policy')).not.toMatch(/upgrade-insecure-requests/);
     expect(api.headers.get('strict-transport-security')).toBeNull();
   });
 
   it('sends HSTS when the request came over TLS (a trusted proxy says https)', async () => {
     const response = await fetch(`${t.url}/healthz`, { headers: { 'x-forwarded-proto': 'https' } });
+    await response.text();
     expect(response.headers.get('strict-transport-security')).toMatch(/^max-age=\d+/);
   });
 });
