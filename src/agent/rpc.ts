@@ -82,6 +82,7 @@ const PARAMS: { [M in RpcMethod]: TSchema } = {
   launchApp: Type.Object({ index: Index, packageName: PackageName }),
   killApp: Type.Object({ index: Index, packageName: PackageName }),
   shell: Type.Object({ index: Index, command: Type.String({ minLength: 1, maxLength: 8_000 }) }),
+  listApps: Type.Object({ index: Index }),
   screenshot: Type.Object({ index: Index }),
   inventory: Type.Object({}),
 };
@@ -236,6 +237,7 @@ export class RpcDispatcher {
         return { packageName };
       },
       shell: async ({ index, command }, context) => ({ output: await driver.shell({ index }, command, context.options) }),
+      listApps: async ({ index }, context) => ({ packages: [...(await this.installedPackages(index, context))].sort() }),
       screenshot: async ({ index }, context) => ({ pngBase64: (await driver.screenshot({ index }, context.options)).toString('base64') }),
       inventory: async () => ({ instances: [...(await this.options.inventory.resync()).values()] }),
     };

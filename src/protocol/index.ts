@@ -204,6 +204,8 @@ export interface RpcMethods {
   launchApp: { params: { index: number; packageName: string }; result: { packageName: string } };
   killApp: { params: { index: number; packageName: string }; result: { packageName: string } };
   shell: { params: { index: number; command: string }; result: { output: string } };
+  /** `adb shell pm list packages`: the installed package names. */
+  listApps: { params: { index: number }; result: { packages: string[] } };
   /** PNG bytes, base64. */
   screenshot: { params: { index: number }; result: { pngBase64: string } };
   /** A fresh full inventory (also sent as an `inventory` message). */
@@ -212,7 +214,7 @@ export interface RpcMethods {
 export type RpcMethod = keyof RpcMethods;
 export const RPC_METHODS: readonly RpcMethod[] = [
   'create', 'clone', 'rename', 'modify', 'remove', 'start', 'stop', 'restart',
-  'installApp', 'uninstallApp', 'launchApp', 'killApp', 'shell', 'screenshot', 'inventory',
+  'installApp', 'uninstallApp', 'launchApp', 'killApp', 'shell', 'listApps', 'screenshot', 'inventory',
 ];
 
 /** Settings as a caller gives them: any subset; identity fields also accept `"auto"`. */
