@@ -19,7 +19,7 @@ import { uploadPath } from './action-context.js';
 import { Accepted, IdempotencyHeaders, OfflineGraceSchema } from './route-schemas.js';
 import { emulatorOr404, tags, targetOf } from './route-support.js';
 import type { OpsRouteDeps, Submit } from './route-support.js';
-import { PackageNameSchema } from './settings-schema.js';
+import { PackageNameSchema } from '../../protocol/index.js';
 
 const InstallByName = TypeCompiler.Compile(
   Type.Object({ packageName: PackageNameSchema, offlineGraceMs: Type.Optional(OfflineGraceSchema) }, { additionalProperties: false }),

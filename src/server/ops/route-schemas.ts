@@ -2,9 +2,8 @@
 import { Type } from '@sinclair/typebox';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { ActionErrorSchema } from '../../protocol/index.js';
 import { IdParams, PageQuery } from '../http/index.js';
-import { InstanceNameSchema, PackageNameSchema, SettingsInputSchema, ShellCommandSchema } from './settings-schema.js';
+import { ActionErrorSchema, InstanceNameSchema, PackageNameSchema, SettingsInputSchema, ShellCommandSchema } from '../../protocol/index.js';
 import { ACTIONS, BATCH_ACTIONS, BATCH_STATUSES, OPERATION_STATUSES, WAITING_REASONS } from './types.js';
 import type { BatchAction } from './types.js';
 
