@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { AnyFleetEvent } from '../../src/server/events/index.js';
 import { ApiError } from '../../src/sdk/index.js';
-import type { Batch, Operation } from '../../src/sdk/index.js';
+import type { Batch } from '../../src/sdk/index.js';
 import { nowIso } from '../../src/server/store/index.js';
 import { describeStores } from '../server/helpers.js';
 import { TestClock } from './clock.js';

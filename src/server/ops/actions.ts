@@ -15,7 +15,7 @@
  *    whose emulator is gone has succeeded).
  */
 import type { ObservedInstance, RpcMethod, RpcMethods, SettingsInput } from '../../protocol/index.js';
-import type { EmulatorsTable } from '../fleet/schema.js';
+import type { EmulatorsTable } from '../fleet/index.js';
 import { conflictFailure } from './errors.js';
 import type { Action, ActionClass } from './types.js';
 
