@@ -60,11 +60,15 @@ export class WorkstationLane {
   whyWaiting(kind: ActionClass, now: number): { reason: WaitingReason; message: string } | undefined {
     if (this.waitFor(kind, now) === 0) return undefined;
     if (kind === 'read') return { reason: 'read_slots', message: `${this.limits.maxParallelReads} reads are running on the workstation` };
-    if (this.laneBusy) return { reason: 'mutation_lane', message: 'another state-changing call is running on the workstation' };
-    if (this.booting >= this.limits.maxConcurrentBoots) {
+    // For boots, the boot limits first: a launch holds the lane briefly, and naming that would
+    // flip the reason of every waiting start once more per launch.
+    if (kind === 'boot' && this.booting >= this.limits.maxConcurrentBoots) {
       return { reason: 'boot_slot', message: `${this.booting} of ${this.limits.maxConcurrentBoots} boot slots are in use` };
     }
-    return { reason: 'launch_interval', message: `launches on this workstation are ${this.limits.launchIntervalMs} ms apart` };
+    if (kind === 'boot' && this.lastLaunchAt + this.limits.launchIntervalMs > now) {
+      return { reason: 'launch_interval', message: `launches on this workstation are ${this.limits.launchIntervalMs} ms apart` };
+    }
+    return { reason: 'mutation_lane', message: 'another state-changing call is running on the workstation' };
   }
 
   /** Takes the place `waitFor` said is free; the caller checked `waitFor(kind) === 0`. */
