@@ -116,7 +116,7 @@ export async function startOpsFleet(
       // A boot probe the agent started may still be writing into its home for a moment.
       for (const dir of homes) {
         await settleSimProcesses(dir);
-        rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+        rmSync(dir, { recursive: true, force: true, maxRetries: 50, retryDelay: 100 });
       }
     },
   };
