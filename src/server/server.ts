@@ -19,6 +19,8 @@ import { installMetrics } from './http/metrics.js';
 import type { App } from './http/type-provider.js';
 import type { ServerUnit } from './http/index.js';
 import type { ServerContext } from './context.js';
+import { registerDownloads } from './downloads/index.js';
+import { AGENT_BUNDLE_FILE } from '../package/index.js';
 
 export interface ServerOptions {
   /** Units added after the core ones (auth, workstations); their routes live under /api/v1. */
@@ -37,6 +39,8 @@ export interface ServerOptions {
   readonly operations?: Partial<EngineOptions>;
   /** The operation engine's clock; tests move it instead of sleeping. */
   readonly clock?: Clock;
+  /** The agent bundle served at /downloads (default: the package's dist/agent/ldfleet-agent.mjs). */
+  readonly agentBundleFile?: string;
 }
 
 export interface Server extends ServerContext {
@@ -107,6 +111,7 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
     else gateway.disconnect(change.id, change.kind === 'deleted' ? 'workstation deleted' : 'enrollment token rotated');
   });
   registerOperationalRoutes(app, store, () => registry.metrics(), registry.contentType);
+  registerDownloads(app, { agentBundleFile: options.agentBundleFile ?? AGENT_BUNDLE_FILE });
 
   const context: ServerContext = { config, store, auth, audit, bus, fleet, gateway };
   const units = [
