@@ -24,6 +24,8 @@ export interface DiscoveryOptions {
   readonly codepage?: Codepage;
   /** Injectable for tests. */
   readonly exists?: (file: string) => boolean;
+  /** Read for `LDFLEET_SIM_HOME` when the ldconsole is the simulator; the process's by default. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export class DiscoveryError extends Error {
@@ -69,7 +71,8 @@ export async function locateLdPlayer(options: DiscoveryOptions): Promise<LdPlaye
   if (options.ldconsole !== undefined) {
     const ldconsolePath = pathApi.resolve(options.ldconsole);
     if (!exists(ldconsolePath)) throw new DiscoveryError(`--ldconsole ${ldconsolePath} does not exist`);
-    return { ldconsolePath, installDir: pathApi.resolve(options.ldplayerDir ?? pathApi.dirname(ldconsolePath)) };
+    const installDir = options.ldplayerDir ?? simulatorHome(ldconsolePath, options.env ?? process.env) ?? pathApi.dirname(ldconsolePath);
+    return { ldconsolePath, installDir: pathApi.resolve(installDir) };
   }
   if (platform !== 'win32') {
     throw new DiscoveryError(
@@ -85,6 +88,15 @@ export async function locateLdPlayer(options: DiscoveryOptions): Promise<LdPlaye
     );
   }
   return { ldconsolePath, installDir };
+}
+
+/**
+ * The simulator keeps its install where `LDFLEET_SIM_HOME` says, not beside its bin; an agent
+ * driving it finds the same home there without a second flag.
+ */
+function simulatorHome(ldconsolePath: string, env: NodeJS.ProcessEnv): string | undefined {
+  const home = env.LDFLEET_SIM_HOME;
+  return home && /^ldconsole-sim(\.\w+)?$/i.test(path.basename(ldconsolePath)) ? home : undefined;
 }
 
 function consoleIn(dir: string, exists: (file: string) => boolean): string | undefined {

@@ -57,8 +57,11 @@ export const ObservedInstanceSchema = Type.Object({
   state: InstanceStateSchema,
   booted: Type.Boolean(),
   pids: Nullable(Type.Object({ player: Type.Integer(), vbox: Type.Integer() })),
-  settings: SettingsSchema,
+  /** Null when the instance's config cannot be read: list2 lists it, its settings are unknown. */
+  settings: Nullable(SettingsSchema),
   adbSerial: Type.String(),
+  /** Why part of the instance could not be observed (an unreadable folder or config); null when whole. */
+  problem: Type.Optional(Nullable(Type.String({ maxLength: 512 }))),
 });
 export type ObservedInstance = Static<typeof ObservedInstanceSchema>;
 
@@ -121,6 +124,15 @@ export const InventorySchema = Type.Object({
 
 export const MetricsMessageSchema = Type.Object({ type: Type.Literal('metrics'), metrics: MetricsSchema });
 
+/** Why a connected agent cannot do its job (`reason` machine-readable), or null/null when it can. */
+export const WorkstationHealthReasonSchema = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z][a-z0-9_]*$' });
+export const StatusMessageSchema = Type.Object({
+  type: Type.Literal('status'),
+  reason: Nullable(WorkstationHealthReasonSchema),
+  message: Nullable(Type.String({ maxLength: 1024 })),
+});
+export type StatusMessage = Static<typeof StatusMessageSchema>;
+
 export const RpcResultSchema = Type.Union([
   Type.Object({ type: Type.Literal('rpc.result'), id: Type.String(), ok: Type.Literal(true), result: Type.Unknown() }),
   Type.Object({ type: Type.Literal('rpc.result'), id: Type.String(), ok: Type.Literal(false), error: ActionErrorSchema }),
@@ -131,6 +143,7 @@ export const AgentMessageSchema = Type.Union([
   HeartbeatSchema,
   InventorySchema,
   MetricsMessageSchema,
+  StatusMessageSchema,
   RpcResultSchema,
 ]);
 export type AgentMessage = Static<typeof AgentMessageSchema>;
@@ -195,15 +208,16 @@ export interface RpcMethods {
   modify: { params: { index: number; settings: SettingsInput }; result: ObservedInstance };
   remove: { params: { index: number }; result: { index: number } };
   /** `launch`, then wait for `sys.boot_completed` (outside the per-host mutation lock). */
-  start: { params: { index: number; bootTimeoutMs: number }; result: ObservedInstance };
+  start: { params: { index: number; bootTimeoutMs: number; launchIntervalMs?: number }; result: ObservedInstance };
   stop: { params: { index: number }; result: ObservedInstance };
-  restart: { params: { index: number; bootTimeoutMs: number }; result: ObservedInstance };
+  restart: { params: { index: number; bootTimeoutMs: number; launchIntervalMs?: number }; result: ObservedInstance };
   /** Either a file sent before as `file.chunk` messages, or a package name from the LD Store. */
   installApp: { params: { index: number; transferId?: string; packageName?: string }; result: { packageName: string } };
   uninstallApp: { params: { index: number; packageName: string }; result: { packageName: string } };
   launchApp: { params: { index: number; packageName: string }; result: { packageName: string } };
   killApp: { params: { index: number; packageName: string }; result: { packageName: string } };
-  shell: { params: { index: number; command: string }; result: { output: string } };
+  /** `exitCode` is the guest command's status; null where adb gives none. */
+  shell: { params: { index: number; command: string }; result: { output: string; exitCode: number | null } };
   /** PNG bytes, base64. */
   screenshot: { params: { index: number }; result: { pngBase64: string } };
   /** A fresh full inventory (also sent as an `inventory` message). */

@@ -72,8 +72,8 @@ describe.concurrent('agent RPCs on the simulator', { timeout: 60_000 }, () => {
     const { call } = simAgentParts(home);
     expect(resultOf(await call('rename', { index: 0, name: 'renamed' }))).toMatchObject({ index: 0, name: 'renamed' });
     const modified = resultOf(await call('modify', { index: 0, settings: { cpu: 1, imei: 'auto' } })) as ObservedInstance;
-    expect(modified.settings.cpu).toBe(1);
-    expect(modified.settings.imei).toMatch(/^\d{15}$/);
+    expect(modified.settings?.cpu).toBe(1);
+    expect(modified.settings?.imei).toMatch(/^\d{15}$/);
     expect(errorOf(await call('rename', { index: 5, name: 'ghost' }))).toMatchObject({ category: 'ldconsole', code: 'not_found' });
   });
 

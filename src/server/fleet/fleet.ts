@@ -3,7 +3,9 @@
  * gateway feeds it (hello, heartbeat, metrics, inventory, disconnect); the HTTP API reads it.
  */
 import type { Kysely, Transaction } from 'kysely';
-import type { HelloMessage, InventoryMessage, Metrics } from '../../protocol/index.js';
+import type { Registry } from 'prom-client';
+import type { HelloMessage, InventoryMessage, Metrics, StatusMessage } from '../../protocol/index.js';
+import { FleetMetrics } from './metrics.js';
 import type { Database, Store, WorkstationsTable } from '../store/index.js';
 import { newId, nowIso } from '../store/index.js';
 import type { EventBus } from '../events/index.js';
@@ -20,17 +22,21 @@ export interface FleetOptions {
   readonly store: Store;
   readonly bus: EventBus;
   readonly clock?: () => number;
+  /** Where `ldfleet_workstation_status` is registered (the server's `/metrics`). */
+  readonly registry?: Registry;
 }
 
 export class Fleet {
   private readonly db: Kysely<Database>;
   private readonly bus: EventBus;
   private readonly clock: () => number;
+  private readonly metrics: FleetMetrics | undefined;
 
   constructor(options: FleetOptions) {
     this.db = options.store.db;
     this.bus = options.bus;
     this.clock = options.clock ?? Date.now;
+    this.metrics = options.registry ? new FleetMetrics(options.registry) : undefined;
   }
 
   /**
@@ -51,14 +57,35 @@ export class Fleet {
       ldplayer_path: hello.ldplayer.path,
       ldplayer_version: hello.ldplayer.version,
       status: 'online',
+      status_reason: null,
+      status_message: null,
       last_seen_at: now,
       updated_at: now,
     });
+    if (row) this.metrics?.statusChanged(row);
     return row ? this.bus.publish('workstation.online', toWorkstationInfo(row)).data : null;
   }
 
+  /**
+   * The agent said whether it can do its job: a reason makes the workstation `degraded`, null
+   * makes it `online` again. Only a change is written and published (`workstation.degraded`
+   * or `workstation.online`).
+   */
+  async workstationStatus(workstationId: string, status: Omit<StatusMessage, 'type'>): Promise<WorkstationInfo | null> {
+    const current = await this.db.selectFrom('workstations').selectAll().where('id', '=', workstationId).executeTakeFirst();
+    if (!current || current.status === 'offline') return null;
+    const next = status.reason === null ? 'online' : 'degraded';
+    const message = status.reason === null ? null : status.message;
+    if (current.status === next && current.status_reason === status.reason && current.status_message === message) return null;
+    const row = await this.updateWorkstation(workstationId, { status: next, status_reason: status.reason, status_message: message, updated_at: this.now() });
+    if (!row) return null;
+    this.metrics?.statusChanged(row);
+    return this.bus.publish(next === 'degraded' ? 'workstation.degraded' : 'workstation.online', toWorkstationInfo(row)).data;
+  }
+
   async workstationOffline(workstationId: string): Promise<WorkstationInfo | null> {
-    const row = await this.updateWorkstation(workstationId, { status: 'offline', updated_at: this.now() });
+    const row = await this.updateWorkstation(workstationId, { status: 'offline', status_reason: null, status_message: null, updated_at: this.now() });
+    if (row) this.metrics?.statusChanged(row);
     return row ? this.bus.publish('workstation.offline', toWorkstationInfo(row)).data : null;
   }
 
@@ -172,6 +199,7 @@ async function upsertRows(trx: Transaction<Database>, rows: readonly EmulatorsTa
           pids: eb.ref('excluded.pids'),
           settings: eb.ref('excluded.settings'),
           adb_serial: eb.ref('excluded.adb_serial'),
+          problem: eb.ref('excluded.problem'),
           observed_at: eb.ref('excluded.observed_at'),
           updated_at: eb.ref('excluded.updated_at'),
         })),

@@ -361,6 +361,7 @@ export class OperationEngine {
       workstationId,
       emulatorId: row.emulator_id ?? undefined,
       resumed: resumed || row.rpc_id !== null,
+      launchIntervalMs: admission.launchIntervalMs,
       timeouts: this.options.timeouts,
       call: async <M extends RpcMethod>(method: M, params: RpcMethods[M]['params'], timeoutMs: number, step?: string) => {
         throwIfCancelled();

@@ -1,6 +1,6 @@
 import type { Migration } from 'kysely';
 import { coreMigration } from './0001_core.js';
-import { emulatorsMigration } from '../../fleet/schema.js';
+import { agentHealthMigration, emulatorsMigration } from '../../fleet/schema.js';
 import { operationTargetMigration, operationsMigration } from '../../ops/schema.js';
 
 export interface NamedMigration {
@@ -18,4 +18,5 @@ export const migrations: readonly NamedMigration[] = [
   { name: '0002_emulators', migration: emulatorsMigration },
   { name: '0003_operations', migration: operationsMigration },
   { name: '0004_operation_target', migration: operationTargetMigration },
+  { name: '0005_agent_health', migration: agentHealthMigration },
 ];
