@@ -104,10 +104,11 @@ const EXIT_MARKER = '__ldfleet_exit_status=';
 
 /** Splits `shellStatus` output into the command's output and the status from the marker line. */
 export function parseShellStatus(text: string): ShellResult {
-  const pattern = new RegExp(`(?:\\r?\\n)?${EXIT_MARKER}(\\d+)\\s*$`);
+  const pattern = new RegExp(`(\\r?\\n)?${EXIT_MARKER}(\\d+)\\s*$`);
   const match = pattern.exec(text);
   if (!match) return { output: text, exitCode: null };
-  return { output: text.slice(0, match.index) + (match.index > 0 ? '\n' : ''), exitCode: Number(match[1]) };
+  // The line end before the marker belongs to the command's last line.
+  return { output: text.slice(0, match.index) + (match[1] ?? ''), exitCode: Number(match[2]) };
 }
 
 /** The first wait of `waitBooted`; later waits double up to `pollMs`. */
@@ -445,14 +446,19 @@ export class LdConsole {
       throwIfAborted('waitBooted', options.signal);
       const remaining = deadline - Date.now();
       const callOptions = { timeoutMs: Math.max(1, Math.min(this.limits.adbTimeoutMs, remaining)), ...(options.signal ? { signal: options.signal } : {}) };
-      sight = await this.bootSight(selector, callOptions);
+      try {
+        sight = await this.bootSight(selector, callOptions);
+      } catch (error) {
+        // A probe cut short by the deadline is the boot running out of time, not a failed call.
+        if (!isLdConsoleError(error, 'timeout') || Date.now() < deadline) throw error;
+      }
       if (sight === 'booted') return;
       if (sight === 'device_offline' && options.onDeviceOffline) {
         const fatal = await options.onDeviceOffline();
         if (fatal) throw fatal;
       }
       if (Date.now() + waitMs > deadline) {
-        const row = await this.instance(selector, callOptions).catch(() => undefined);
+        const row = await this.instance(selector, { timeoutMs: this.limits.timeoutMs, ...(options.signal ? { signal: options.signal } : {}) }).catch(() => undefined);
         const window = row === undefined ? 'instance not listed' : row.state === 'stopped' ? 'window down (list2 shows it stopped)' : `window up (list2 state ${row.state})`;
         const adb = { booting: 'adb answered, sys.boot_completed not 1', device_offline: 'adb: device offline', not_running: 'adb: device not found' }[sight];
         throw new LdConsoleError(
