@@ -25,6 +25,8 @@ export interface AgentOptions {
   readonly token: string;
   /** `ldconsole.exe`, or the simulator's bin. */
   readonly ldconsolePath: string;
+  /** LDPlayer's `adb.exe` (or the simulator's `adb-sim`): adb work runs it with an argv array; through `ldconsole adb` when absent. */
+  readonly adbPath?: string;
   /** The LDPlayer install dir (its `vms/config` holds the instance configs). */
   readonly installDir: string;
   /** Code page ldconsole's output falls back to; cp936 (GBK) by default. */
@@ -90,6 +92,7 @@ export class Agent {
       ...(options.codepage ? { codepage: options.codepage } : {}),
       ...(options.ldconsoleEnv ? { env: options.ldconsoleEnv } : {}),
       signal: this.lifetime.signal,
+      ...(options.adbPath !== undefined ? { adbPath: options.adbPath } : {}),
     });
     this.health = new AgentHealth(options.health);
     this.observer = new InventoryObserver({ driver: this.driver, installDir: options.installDir, logger: this.logger });

@@ -12,6 +12,8 @@ export interface LdPlayerLocation {
   readonly ldconsolePath: string;
   /** The install dir whose `vms/config` holds the instance configs. */
   readonly installDir: string;
+  /** LDPlayer's own adb beside ldconsole (`adb.exe`; `adb-sim` beside the simulator), when there is one. */
+  readonly adbPath?: string;
 }
 
 export interface DiscoveryOptions {
@@ -72,7 +74,7 @@ export async function locateLdPlayer(options: DiscoveryOptions): Promise<LdPlaye
     const ldconsolePath = pathApi.resolve(options.ldconsole);
     if (!exists(ldconsolePath)) throw new DiscoveryError(`--ldconsole ${ldconsolePath} does not exist`);
     const installDir = options.ldplayerDir ?? simulatorHome(ldconsolePath, options.env ?? process.env) ?? pathApi.dirname(ldconsolePath);
-    return { ldconsolePath, installDir: pathApi.resolve(installDir) };
+    return withAdb({ ldconsolePath, installDir: pathApi.resolve(installDir) }, pathApi, exists);
   }
   if (platform !== 'win32') {
     throw new DiscoveryError(
@@ -87,7 +89,14 @@ export async function locateLdPlayer(options: DiscoveryOptions): Promise<LdPlaye
       `LDPlayer not found (looked in the registry and ${candidates.length} folders, e.g. C:\\LDPlayer\\LDPlayer9); give --ldconsole PATH`,
     );
   }
-  return { ldconsolePath, installDir };
+  return withAdb({ ldconsolePath, installDir }, path.win32, exists);
+}
+
+/** The adb LDPlayer ships beside ldconsole (the simulator ships `adb-sim` beside its bin). */
+function withAdb(location: LdPlayerLocation, pathApi: typeof path.posix, exists: (file: string) => boolean): LdPlayerLocation {
+  const dir = pathApi.dirname(location.ldconsolePath);
+  const adbPath = ['adb.exe', 'adb-sim'].map((name) => pathApi.join(dir, name)).find((file) => exists(file));
+  return adbPath === undefined ? location : { ...location, adbPath };
 }
 
 /**

@@ -60,6 +60,14 @@ export interface LdConsoleOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Ends every call of this driver when aborted (the agent stopping), besides each call's own signal. */
   readonly signal?: AbortSignal;
+  /**
+   * LDPlayer's own `adb.exe` (beside ldconsole.exe). When given, shell, screenshot, boot probes
+   * and adb restarts run it directly with an argv array (`-s emulator-N shell <command>`), so a
+   * guest command is one argument that reaches the device's sh untouched and no host shell ever
+   * parses it; without it they go through `ldconsole adb --command "<text>"`, whose handling
+   * inside ldconsole is not documented.
+   */
+  readonly adbPath?: string;
 }
 
 export interface WaitBootedOptions {
@@ -116,6 +124,7 @@ const FIRST_BOOT_POLL_MS = 100;
 
 export class LdConsole {
   private readonly runner: Runner;
+  private readonly adbRunner: Runner | undefined;
   private readonly codepage: Codepage;
   private readonly installDir: string | undefined;
   private readonly limits: typeof DEFAULTS;
@@ -126,6 +135,10 @@ export class LdConsole {
     if (!isSupportedCodepage(this.codepage)) throw invalidArgument('(options)', `unknown code page ${JSON.stringify(this.codepage)}`);
     requireText('(options)', 'path', options.path);
     this.runner = new Runner({ executor: options.executor, path: options.path, codepage: this.codepage, env: options.env, signal: options.signal });
+    this.adbRunner =
+      options.adbPath === undefined
+        ? undefined
+        : new Runner({ executor: options.executor, path: options.adbPath, codepage: this.codepage, env: options.env, signal: options.signal });
     this.installDir = options.installDir;
     this.list2Columns = options.list2Columns;
     this.limits = {
@@ -385,7 +398,27 @@ export class LdConsole {
   /** A guest shell command through `adb shell`. */
   async shell(selector: Selector, command: string, options?: CallOptions): Promise<string> {
     requireText('shell', 'command', command);
-    return this.adb(selector, `shell ${command}`, options);
+    return decodeOutput(await this.adbWords(selector, ['shell', command], options), this.codepage);
+  }
+
+  /**
+   * adb with its words: through `adb.exe -s <serial> …` as an argv array when `adbPath` is set,
+   * else joined into ldconsole's `--command` text.
+   */
+  private async adbWords(selector: Selector, words: readonly string[], options?: CallOptions): Promise<Buffer> {
+    if (this.adbRunner === undefined) return this.adbRaw(selector, words.join(' '), options);
+    const index = 'index' in selector ? selector.index : (await this.requireInstance('adb', selector, options)).index;
+    selectorArgs('adb', { index });
+    const call = await this.adbRunner.invokeArgv('adb', ['-s', `emulator-${5554 + 2 * index}`, ...words], {
+      timeoutMs: options?.timeoutMs ?? this.limits.adbTimeoutMs,
+      maxOutputBytes: this.limits.adbMaxOutputBytes,
+      binary: true,
+      ...(options?.signal ? { signal: options.signal } : {}),
+    });
+    const stderr = this.adbRunner.decodeStderr(call);
+    throwIfOutputError(call, stderr);
+    if (call.exitCode !== 0) throw failure('failed', call, `adb ${words[0] ?? ''} exited with ${String(call.exitCode)}: ${firstLine(stderr) || firstLine(call.stdout) || '(no output)'}`);
+    return call.stdoutBytes;
   }
 
   /**
@@ -395,17 +428,17 @@ export class LdConsole {
    */
   async shellStatus(selector: Selector, command: string, options?: CallOptions): Promise<ShellResult> {
     requireText('shell', 'command', command);
-    return parseShellStatus(await this.adb(selector, `shell (${command}); echo ${EXIT_MARKER}$?`, options));
+    return parseShellStatus(await this.shell(selector, `(${command}); echo ${EXIT_MARKER}$?`, options));
   }
 
   /** Restarts this host's adb server (`adb kill-server`; the next adb call starts it again). */
   async killAdbServer(selector: Selector, options?: CallOptions): Promise<void> {
-    await this.adb(selector, 'kill-server', options);
+    await this.adbWords(selector, ['kill-server'], options);
   }
 
   /** A PNG of the screen, untouched (`exec-out`, since the `shell` channel corrupts binaries on Windows). */
   async screenshot(selector: Selector, options?: CallOptions): Promise<Buffer> {
-    const png = await this.adbRaw(selector, 'exec-out screencap -p', options);
+    const png = await this.adbWords(selector, ['exec-out', 'screencap', '-p'], options);
     if (!isPng(png)) {
       const text = decodeOutput(png.subarray(0, 200), this.codepage);
       throw new LdConsoleError('failed', `screenshot of ${describeSelector(selector)} is not a PNG: ${firstLine(text) || '(empty)'}`, {

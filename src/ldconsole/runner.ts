@@ -58,8 +58,12 @@ export class Runner {
   constructor(private readonly options: RunnerOptions) {}
 
   /** Runs `ldconsole <command> <args…>`; rejects only for timeouts, spawn failures, aborts and overflows. */
-  async invoke(command: string, args: readonly string[], options: InvokeOptions): Promise<RawCall> {
-    const argv = [command, ...args];
+  invoke(command: string, args: readonly string[], options: InvokeOptions): Promise<RawCall> {
+    return this.invokeArgv(command, [command, ...args], options, args);
+  }
+
+  /** Runs the program with exactly `argv`; `command` and `args` name the call in results and errors. */
+  async invokeArgv(command: string, argv: readonly string[], options: InvokeOptions, args: readonly string[] = argv): Promise<RawCall> {
     const signal = combineSignals(options.signal, this.options.signal);
     let result;
     try {
