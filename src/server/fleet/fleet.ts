@@ -15,6 +15,11 @@ import type { EmulatorsTable } from './schema.js';
 import { toEmulator, toWorkstationInfo } from './mapping.js';
 import type { EmulatorCounts, WorkstationInfo } from './types.js';
 
+const BREAKER_OPEN = {
+  reason: 'breaker_open',
+  message: 'the circuit breaker is open after repeated transport failures or timeouts; operations for this workstation wait until it half-opens',
+} as const;
+
 /** Rows per multi-row statement: well under SQLite's and PostgreSQL's bound-parameter limits. */
 const ROWS_PER_STATEMENT = 400;
 
@@ -31,6 +36,10 @@ export class Fleet {
   private readonly bus: EventBus;
   private readonly clock: () => number;
   private readonly metrics: FleetMetrics | undefined;
+  /** What each connected agent last said of its health (absent = healthy). */
+  private readonly agentStatus = new Map<string, { reason: string; message: string | null }>();
+  /** Workstations whose circuit breaker is open. */
+  private readonly openBreakers = new Set<string>();
 
   constructor(options: FleetOptions) {
     this.db = options.store.db;
@@ -49,6 +58,7 @@ export class Fleet {
 
   /** An agent said hello: record what it told and mark its workstation online. */
   async workstationOnline(workstationId: string, hello: HelloMessage): Promise<WorkstationInfo | null> {
+    this.agentStatus.delete(workstationId);
     const now = this.now();
     const row = await this.updateWorkstation(workstationId, {
       hostname: hello.hostname,
@@ -63,15 +73,34 @@ export class Fleet {
       updated_at: now,
     });
     if (row) this.metrics?.statusChanged(row);
-    return row ? this.bus.publish('workstation.online', toWorkstationInfo(row)).data : null;
+    const info = row ? this.bus.publish('workstation.online', toWorkstationInfo(row)).data : null;
+    if (this.openBreakers.has(workstationId)) await this.applyStatus(workstationId);
+    return info;
+  }
+
+  /** The agent said whether it can do its job: a reason makes the workstation `degraded`, null lifts it. */
+  async workstationStatus(workstationId: string, status: Omit<StatusMessage, 'type'>): Promise<WorkstationInfo | null> {
+    if (status.reason === null) this.agentStatus.delete(workstationId);
+    else this.agentStatus.set(workstationId, { reason: status.reason, message: status.message });
+    return this.applyStatus(workstationId);
+  }
+
+  /** The operation engine's breaker for the workstation opened (`degraded`, `breaker_open`) or closed. */
+  breakerChanged(workstationId: string, open: boolean): void {
+    if (open === this.openBreakers.has(workstationId)) return;
+    if (open) this.openBreakers.add(workstationId);
+    else this.openBreakers.delete(workstationId);
+    this.applyStatus(workstationId).catch(() => undefined);
   }
 
   /**
-   * The agent said whether it can do its job: a reason makes the workstation `degraded`, null
-   * makes it `online` again. Only a change is written and published (`workstation.degraded`
-   * or `workstation.online`).
+   * Writes the status a connected workstation has now: the agent's own reason first, then an
+   * open breaker, else online. Only a change is written and published (`workstation.degraded`
+   * or `workstation.online`); an offline workstation stays offline.
    */
-  async workstationStatus(workstationId: string, status: Omit<StatusMessage, 'type'>): Promise<WorkstationInfo | null> {
+  private async applyStatus(workstationId: string): Promise<WorkstationInfo | null> {
+    const agent = this.agentStatus.get(workstationId);
+    const status = agent ?? (this.openBreakers.has(workstationId) ? BREAKER_OPEN : { reason: null, message: null });
     const current = await this.db.selectFrom('workstations').selectAll().where('id', '=', workstationId).executeTakeFirst();
     if (!current || current.status === 'offline') return null;
     const next = status.reason === null ? 'online' : 'degraded';
@@ -84,6 +113,7 @@ export class Fleet {
   }
 
   async workstationOffline(workstationId: string): Promise<WorkstationInfo | null> {
+    this.agentStatus.delete(workstationId);
     const row = await this.updateWorkstation(workstationId, { status: 'offline', status_reason: null, status_message: null, updated_at: this.now() });
     if (row) this.metrics?.statusChanged(row);
     return row ? this.bus.publish('workstation.offline', toWorkstationInfo(row)).data : null;

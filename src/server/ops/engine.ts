@@ -93,7 +93,10 @@ export class OperationEngine {
     private readonly metrics: EngineMetrics,
     readonly options: EngineOptions,
   ) {
-    this.breakers = new WorkstationBreakers(options.breaker, (workstationId, state) => metrics.breakerState(workstationId, state));
+    this.breakers = new WorkstationBreakers(options.breaker, (workstationId, state) => {
+      metrics.breakerState(workstationId, state);
+      fleet.breakerChanged?.(workstationId, state === 'open');
+    });
   }
 
   start(): void {

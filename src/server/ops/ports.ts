@@ -21,4 +21,6 @@ export interface AgentCalls {
 export interface InventorySink {
   /** Applies what an action's reply says about an instance, so the next read sees it at once. */
   applyInventory(workstationId: string, message: InventoryMessage): Promise<unknown>;
+  /** The workstation's circuit breaker opened or closed (an open breaker shows as `degraded`). */
+  breakerChanged?(workstationId: string, open: boolean): void;
 }
