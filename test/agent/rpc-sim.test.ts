@@ -49,11 +49,11 @@ describe.concurrent('agent RPCs on the simulator', { timeout: 60_000 }, () => {
     expect(stopped).toMatchObject({ state: 'stopped', booted: false, pids: null });
   });
 
-  it('fails a start whose boot outlasts bootTimeoutMs with a timeout error', async () => {
+  it('fails a start whose boot outlasts bootTimeoutMs with boot_timeout', async () => {
     const home = newSimHome({ bootMs: BOOT_MS });
     home.seed([{}]);
     const { call } = simAgentParts(home);
-    expect(errorOf(await call('start', { index: 0, bootTimeoutMs: 1_000 }))).toMatchObject({ category: 'timeout', code: 'timeout' });
+    expect(errorOf(await call('start', { index: 0, bootTimeoutMs: 1_000 }))).toMatchObject({ category: 'timeout', code: 'boot_timeout' });
   });
 
   it('clones only a stopped source', async () => {
