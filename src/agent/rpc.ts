@@ -3,9 +3,9 @@
  * the host's mutation lock one at a time; reads (shell, screenshot, list2) and boot waits run
  * outside it. Every call answers with an `rpc.result`, whatever happens inside.
  */
-import { Type, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { isLdConsoleError, type CallOptions, type LdConsole, type LdConsoleError, type List2Row, type ModifySettings } from '../ldconsole/index.js';
+import { RPC_PARAMS } from '../protocol/index.js';
 import type { ObservedInstance, RpcCallMessage, RpcMethod, RpcMethods, RpcResultMessage, SettingsInput } from '../protocol/index.js';
 import { readApkPackageName } from '../apk/index.js';
 import type { Snapshot } from './inventory.js';
@@ -71,31 +71,7 @@ interface CallContext {
 type Handler<M extends RpcMethod> = (params: RpcMethods[M]['params'], context: CallContext) => Promise<RpcMethods[M]['result']>;
 type Handlers = { [M in RpcMethod]: Handler<M> };
 
-const Index = Type.Integer({ minimum: 0 });
-const Name = Type.String({ minLength: 1, maxLength: 256 });
-const PackageName = Type.String({ minLength: 1, maxLength: 256 });
-/** The driver validates each setting's value; here only the shape is checked. */
-const SettingsInputSchema = Type.Record(Type.String(), Type.Unknown());
-const BootTimeout = Type.Integer({ minimum: 1 });
-const LaunchInterval = Type.Integer({ minimum: 0, maximum: 3_600_000 });
-
-const PARAMS: { [M in RpcMethod]: TSchema } = {
-  create: Type.Object({ name: Name, settings: Type.Optional(SettingsInputSchema) }),
-  clone: Type.Object({ sourceIndex: Index, name: Name }),
-  rename: Type.Object({ index: Index, name: Name }),
-  modify: Type.Object({ index: Index, settings: SettingsInputSchema }),
-  remove: Type.Object({ index: Index }),
-  start: Type.Object({ index: Index, bootTimeoutMs: BootTimeout, launchIntervalMs: Type.Optional(LaunchInterval) }),
-  stop: Type.Object({ index: Index }),
-  restart: Type.Object({ index: Index, bootTimeoutMs: BootTimeout, launchIntervalMs: Type.Optional(LaunchInterval) }),
-  installApp: Type.Object({ index: Index, transferId: Type.Optional(Type.String({ minLength: 1 })), packageName: Type.Optional(PackageName) }),
-  uninstallApp: Type.Object({ index: Index, packageName: PackageName }),
-  launchApp: Type.Object({ index: Index, packageName: PackageName }),
-  killApp: Type.Object({ index: Index, packageName: PackageName }),
-  shell: Type.Object({ index: Index, command: Type.String({ minLength: 1, maxLength: 8_000 }) }),
-  screenshot: Type.Object({ index: Index }),
-  inventory: Type.Object({}),
-};
+const PARAMS = RPC_PARAMS;
 const PARAM_CHECKS = Object.fromEntries(Object.entries(PARAMS).map(([method, schema]) => [method, TypeCompiler.Compile(schema)]));
 
 const DEFAULT_REMEMBERED_RESULTS = 1_000;
@@ -255,6 +231,9 @@ export class RpcDispatcher {
         return { packageName };
       },
       shell: ({ index, command }, context) => this.viaAdb(index, () => driver.shellStatus({ index }, command, context.options), context),
+      listApps: async ({ index }, context) => ({
+        packages: [...(await this.viaAdb(index, () => this.installedPackages(index, context), context))].sort(),
+      }),
       screenshot: async ({ index }, context) => ({
         pngBase64: (await this.viaAdb(index, () => driver.screenshot({ index }, context.options), context)).toString('base64'),
       }),
