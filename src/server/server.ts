@@ -15,6 +15,7 @@ import { createOperations, engineOptionsFromConfig } from './ops/index.js';
 import type { EngineOptions, Operations } from './ops/index.js';
 import { buildApp, registerOperationalRoutes } from './http/app.js';
 import { installMetrics } from './http/metrics.js';
+import { Counter } from 'prom-client';
 import type { App } from './http/type-provider.js';
 import type { ServerContext, ServerUnit } from './http/context.js';
 
@@ -30,7 +31,7 @@ export interface ServerOptions {
   /** Agent channel tuning (intervals in `welcome`, heartbeat tolerance, RPC grace); tests shorten them. */
   readonly gateway?: Omit<GatewayOptions, 'sink' | 'logger'>;
   /** `/events` tuning: slow-client bound, ping interval. */
-  readonly events?: Omit<EventsRouteOptions, 'bus' | 'authenticate'>;
+  readonly events?: Omit<EventsRouteOptions, 'bus' | 'authenticate' | 'onCredentialsChanged'>;
   /** Operation engine tuning beyond the configuration (sweep interval, retry delays); tests shorten them. */
   readonly operations?: Partial<EngineOptions>;
 }
@@ -82,6 +83,15 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
   installAuthGuard(app, auth, routes);
   installAuditHook(app, audit);
   const registry = installMetrics(app);
+  new Counter({
+    name: 'ldfleet_refused_anonymous_requests_total',
+    help: 'Requests refused for want of a credential (only a sample of them is audited)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(audit.refusedAnonymous);
+    },
+  });
   const operations = createOperations({
     store,
     bus,
@@ -99,18 +109,27 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
     if (change.kind === 'updated') void fleet.workstationUpdated(change.id);
     else gateway.disconnect(change.id, change.kind === 'deleted' ? 'workstation deleted' : 'enrollment token rotated');
   });
-  registerOperationalRoutes(app, store, () => registry.metrics(), registry.contentType);
+  registerOperationalRoutes(app, store, () => registry.metrics(), registry.contentType, config.metricsToken);
 
   const context: ServerContext = { config, store, auth, audit, bus, fleet, gateway };
   const units = [
     authUnit,
     workstationsUnit(workstations),
     emulatorsUnit(store),
-    eventsUnit({ ...options.events, bus, authenticate: (token) => auth.authenticate(token) }),
+    eventsUnit({
+      maxStreams: config.eventsMaxStreams,
+      maxStreamsPerUser: config.eventsMaxStreamsPerUser,
+      ...options.events,
+      bus,
+      authenticate: (token) => auth.authenticate(token),
+      onCredentialsChanged: (listener) => auth.onCredentialsChanged(listener),
+    }),
     agentGatewayUnit({
       gateway,
       verifyEnrollmentToken: (token) => workstations.verifyEnrollmentToken(token),
-      audit: (record) => audit.record({ ...record, actorId: null, actorName: null }),
+      audit: async (record) => {
+        await audit.recordRefusal({ ...record, actorId: null, actorName: null });
+      },
     }),
     operations.unit,
     ...(options.units ?? []),
@@ -136,7 +155,7 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-      return `http://${host}:${port}`;
+      return `${config.tlsCert !== undefined ? 'https' : 'http'}://${host}:${port}`;
     },
     async close() {
       if (closed) return;

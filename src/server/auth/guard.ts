@@ -80,16 +80,21 @@ export function installAuditHook(app: FastifyInstance, audit: AuditLog): void {
     if (!MUTATING.has(request.method) || url === undefined || config.audit === false) return;
     const params = request.params as Record<string, unknown> | undefined;
     const target = typeof params?.id === 'string' ? params.id : null;
+    const entry = {
+      actorId: request.principal?.userId ?? null,
+      actorName: request.principal?.username ?? null,
+      action: `${request.method} ${url}`,
+      target,
+      ip: request.ip,
+      statusCode: reply.statusCode,
+      requestId: request.id,
+    };
     try {
-      await audit.record({
-        actorId: request.principal?.userId ?? null,
-        actorName: request.principal?.username ?? null,
-        action: `${request.method} ${url}`,
-        target,
-        ip: request.ip,
-        statusCode: reply.statusCode,
-        requestId: request.id,
-      });
+      if (request.principal === null && reply.statusCode === 401) {
+        if (await audit.recordRefusal(entry)) request.log.warn({ ip: request.ip, action: entry.action }, 'refused an anonymous request (sampled)');
+      } else {
+        await audit.record(entry);
+      }
     } catch (error) {
       request.log.error({ err: error }, 'audit entry could not be written');
     }

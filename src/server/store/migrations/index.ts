@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import { coreMigration } from './0001_core.js';
 import { emulatorsMigration } from '../../fleet/schema.js';
 import { operationTargetMigration, operationsMigration } from '../../ops/schema.js';
+import { apiTokenParentMigration } from '../../auth/schema.js';
 
 export interface NamedMigration {
   /** Applied in list order; Kysely also sorts by name, so names start with a zero-padded number. */
@@ -18,4 +19,5 @@ export const migrations: readonly NamedMigration[] = [
   { name: '0002_emulators', migration: emulatorsMigration },
   { name: '0003_operations', migration: operationsMigration },
   { name: '0004_operation_target', migration: operationTargetMigration },
+  { name: '0005_api_token_parent', migration: apiTokenParentMigration },
 ];
