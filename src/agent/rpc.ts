@@ -88,6 +88,11 @@ const PARAMS: { [M in RpcMethod]: TSchema } = {
 const PARAM_CHECKS = Object.fromEntries(Object.entries(PARAMS).map(([method, schema]) => [method, TypeCompiler.Compile(schema)]));
 
 const DEFAULT_REMEMBERED_RESULTS = 1_000;
+/**
+ * Methods that change nothing on the host: safe to run again, so their results are not kept.
+ * Not `shell`: its command may change things, so a re-sent id must replay, not re-run.
+ */
+const READ_ONLY: ReadonlySet<string> = new Set<RpcMethod>(['screenshot', 'inventory']);
 /** Node fires longer timers at once; no RPC deadline needs more than these ~24 days. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -110,6 +115,9 @@ export class RpcDispatcher {
     if (known) return known;
     const result = this.execute(call);
     this.calls.set(call.id, result);
+    // Reads are joined while they run but not remembered: repeating one is harmless, and
+    // keeping their results (screenshots are megabytes) would grow the agent without need.
+    if (READ_ONLY.has(call.method)) void result.finally(() => this.calls.delete(call.id));
     this.forgetOldResults();
     return result;
   }
