@@ -52,11 +52,14 @@ export class HostileGateway {
   readonly sockets: WebSocket[] = [];
   readonly frames: AgentMessage[] = [];
   upgrades = 0;
+  /** TCP connections accepted (each dial attempt of an agent). */
+  connections = 0;
   private readonly server: http.Server | https.Server;
   private readonly wss = new WebSocketServer({ noServer: true });
 
   constructor(tls?: { cert: Buffer; key: Buffer }) {
     this.server = tls ? https.createServer(tls) : http.createServer();
+    this.server.on('connection', () => (this.connections += 1));
     this.server.on('upgrade', (request, socket, head) => {
       this.upgrades += 1;
       if (request.url !== AGENT_CONNECT_PATH) {
