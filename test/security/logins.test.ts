@@ -118,13 +118,12 @@ describe('API tokens', () => {
 });
 
 describe('password hashing', () => {
-  it("meets OWASP's scrypt minimum and still verifies older hashes", async () => {
+  it("meets OWASP's minimum (argon2id, m=19 MiB, t=2, p=1) and still verifies scrypt hashes", async () => {
     const hash = await hashPassword('correct horse battery');
-    const [scheme, N, r, p] = hash.split('$');
-    expect(scheme).toBe('scrypt');
-    // OWASP: N=2^17, r=8, p=1 or an equivalent with the same N·r·p work.
-    expect(Number(N) * Number(r) * Number(p)).toBeGreaterThanOrEqual(2 ** 17 * 8 / 2 ** 1.5);
-    expect(Number(N) * Number(r) * Number(p)).toBeGreaterThanOrEqual(2 ** 14 * 8 * 5);
+    const match = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(hash);
+    expect(match).not.toBeNull();
+    expect(Number(match?.[1])).toBeGreaterThanOrEqual(19_456);
+    expect(Number(match?.[2])).toBeGreaterThanOrEqual(2);
     expect(await verifyPassword('correct horse battery', hash)).toBe(true);
     expect(await verifyPassword('wrong', hash)).toBe(false);
   });
@@ -141,7 +140,7 @@ describe('password hashing', () => {
       const username = (await t.admin.getUser(user.id)).username;
       await t.client().login(username, user.password);
       const row = await t.server.store.db.selectFrom('users').select('password_hash').where('id', '=', user.id).executeTakeFirstOrThrow();
-      expect(row.password_hash.split('$').slice(1, 4)).toEqual(['16384', '8', '5']);
+      expect(row.password_hash.startsWith('$argon2id$v=19$m=19456,t=2,p=1$')).toBe(true);
       await t.client().login(username, user.password);
     } finally {
       await t.close();
