@@ -180,7 +180,7 @@ describeStores('login timing', (kind) => {
     };
     const known = await median('admin');
     const unknown = await median('no-such-user');
-    // Both pay for one scrypt; a fast path for unknown names would be several times quicker.
+    // Both pay for one password hash; a fast path for unknown names would be several times quicker.
     expect(unknown).toBeGreaterThan(known * 0.4);
   });
 });
