@@ -36,7 +36,7 @@ function outcome(socket: WebSocket): { code: number } {
 describe('event stream limits', () => {
   let t: TestServer;
   beforeAll(async () => {
-    t = await startTestServer('sqlite', { eventsMaxStreams: 40 });
+    t = await startTestServer('sqlite');
   });
   afterAll(() => t.close());
 
@@ -70,6 +70,35 @@ describe('event stream limits', () => {
     for (const socket of sockets) socket.terminate();
   });
 
+  it('serialises each event once, however many streams get it', async () => {
+    const clients = await Promise.all(Array.from({ length: 8 }, () => EventsClient.open(t.url, { token: t.admin.currentToken ?? '', topics: 'workstation.metrics' })));
+    const stringify = vi.spyOn(JSON, 'stringify');
+    try {
+      const event = t.server.bus.publish('workstation.metrics', { workstationId: 'once', metrics: METRICS });
+      const calls = stringify.mock.calls.filter(([value]) => value === event).length;
+      expect(calls).toBe(1);
+    } finally {
+      stringify.mockRestore();
+    }
+    for (const client of clients) await client.waitFor((event) => event.data.workstationId === 'once');
+    for (const client of clients) client.close();
+  });
+
+  it('closes a stream whose client sends more than a tiny frame (1009)', async () => {
+    const socket = await openStream(t, t.admin.currentToken ?? '');
+    const closed = closeCodeOf(socket);
+    socket.send('x'.repeat(64 * 1024));
+    expect(await closed).toBe(EventsCloseCode.frameTooLarge);
+  });
+});
+
+describe('the overall stream cap', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer('sqlite', { eventsMaxStreams: 40 });
+  });
+  afterAll(() => t.close());
+
   it('past the overall cap the next stream is closed with 1013', async () => {
     const sockets: WebSocket[] = [];
     const outcomes: Array<{ code: number }> = [];
@@ -92,27 +121,6 @@ describe('event stream limits', () => {
       socket.terminate();
       return ok;
     }, 20_000, 'a slot to come back');
-  });
-
-  it('serialises each event once, however many streams get it', async () => {
-    const clients = await Promise.all(Array.from({ length: 8 }, () => EventsClient.open(t.url, { token: t.admin.currentToken ?? '', topics: 'workstation.metrics' })));
-    const stringify = vi.spyOn(JSON, 'stringify');
-    try {
-      const event = t.server.bus.publish('workstation.metrics', { workstationId: 'once', metrics: METRICS });
-      const calls = stringify.mock.calls.filter(([value]) => value === event).length;
-      expect(calls).toBe(1);
-    } finally {
-      stringify.mockRestore();
-    }
-    for (const client of clients) await client.waitFor((event) => event.data.workstationId === 'once');
-    for (const client of clients) client.close();
-  });
-
-  it('closes a stream whose client sends more than a tiny frame (1009)', async () => {
-    const socket = await openStream(t, t.admin.currentToken ?? '');
-    const closed = closeCodeOf(socket);
-    socket.send('x'.repeat(64 * 1024));
-    expect(await closed).toBe(EventsCloseCode.frameTooLarge);
   });
 });
 

@@ -66,15 +66,17 @@ describeStores('last-admin rule under concurrency', (kind) => {
           return client;
         }),
       );
-      const changes = round % 2 === 0 ? { role: 'operator' as const } : { disabled: true };
+      // With a new password too: hashing it takes the server off the event loop between its check and its write.
+      const changes = round % 2 === 0 ? { role: 'operator' as const, password: 'demoted-password-0123' } : { disabled: true, password: 'demoted-password-0123' };
       const results = await Promise.allSettled([a!.updateUser(second.id, changes), b!.updateUser(first.id, changes)]);
       const rows = await t.server.store.db.selectFrom('users').selectAll().execute();
       const active = rows.filter((row) => row.role === 'admin' && Number(row.disabled) === 0);
       expect(active.length).toBeGreaterThanOrEqual(1);
       // One demotion wins; the other is refused (409 when it raced the rule, 401/403 when it came after).
       expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
-      for (const id of [first.id, second.id]) {
-        await t.server.store.db.updateTable('users').set({ role: 'admin', disabled: 0 }).where('id', '=', id).execute();
+      for (const user of [first, second]) {
+        const password_hash = await hashPassword(user.password);
+        await t.server.store.db.updateTable('users').set({ role: 'admin', disabled: 0, password_hash }).where('id', '=', user.id).execute();
       }
     }
   });
