@@ -81,12 +81,13 @@ export class ApiTokens {
   }
 
   /** Revokes one of the caller's tokens; admins may revoke anyone's. */
-  async revoke(caller: Principal, id: string): Promise<void> {
-    const token = await this.store.db.selectFrom('api_tokens').select('user_id').where('id', '=', id).executeTakeFirst();
-    if (!token || (caller.role !== 'admin' && token.user_id !== caller.userId)) throw notFound('token');
+  async revoke(caller: Principal, id: string): Promise<{ id: string; name: string }> {
+    let query = this.store.db.deleteFrom('api_tokens').where('id', '=', id);
+    if (caller.role !== 'admin') query = query.where('user_id', '=', caller.userId);
     // The tokens minted with it go too (ON DELETE CASCADE on parent_id).
-    const result = await this.store.db.deleteFrom('api_tokens').where('id', '=', id).executeTakeFirst();
-    if (Number(result.numDeletedRows) === 0) throw notFound('token');
-    this.credentialsChanged(token.user_id);
+    const revoked = await query.returning(['id', 'name', 'user_id']).executeTakeFirst();
+    if (!revoked) throw notFound('token');
+    this.credentialsChanged(revoked.user_id);
+    return { id: revoked.id, name: revoked.name };
   }
 }

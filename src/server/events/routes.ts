@@ -5,6 +5,7 @@
  * capped per user and overall, clients may send only tiny frames (the stream is one-way), and
  * a stream ends when its credential does: revoked, user disabled, or access token expired.
  */
+import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '@fastify/websocket';
 import type { WebSocket } from 'ws';
@@ -121,6 +122,10 @@ export function registerEventsRoute(app: App, options: EventsRouteOptions): void
       schema: {
         tags: ['events'],
         summary: 'WebSocket: live events as JSON frames {type, at, data}; ?topics=emulator.*,workstation.online',
+        querystring: Type.Object({
+          token: Type.Optional(Type.String({ maxLength: 4096, description: 'an access or API token, for clients that cannot send Authorization' })),
+          topics: Type.Optional(Type.String({ maxLength: 2000, description: 'comma-separated event types; emulator.* takes a family, * everything; none means everything' })),
+        }),
       },
       // Authenticated here rather than by the core's header check, since browsers send `?token=`.
       config: { auth: 'public' },
