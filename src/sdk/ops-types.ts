@@ -51,6 +51,14 @@ export interface OperationQuery {
   action?: string;
 }
 
+export interface BatchQuery {
+  limit?: number;
+  cursor?: string;
+  status?: 'queued' | 'running' | 'succeeded' | 'partial' | 'failed' | 'cancelled';
+  action?: string;
+  order?: 'asc' | 'desc';
+}
+
 /** Options of every action: a key makes a repeated request return the first one's reply. */
 export interface ActionOptions {
   idempotencyKey?: string;
