@@ -1,6 +1,5 @@
 /** `ldfleet login`, `logout`, `whoami`: the stored session of a profile. */
 import { createInterface } from 'node:readline/promises';
-import password from '@inquirer/password';
 import type { Command } from 'commander';
 import { LdfleetClient } from '../sdk/index.js';
 import { withSession, readStdin } from './command.js';
@@ -32,7 +31,7 @@ export function addAuthCommands(program: Command): void {
       if (!username) throw usageError('give --username');
       const secret = await readPassword(flags.passwordStdin === true);
       const ca = caOf(global, stored);
-      const { fetch: fetchImpl } = transport(ca);
+      const { fetch: fetchImpl } = await transport(ca);
       const client = new LdfleetClient({ baseUrl: server, ...(fetchImpl ? { fetch: fetchImpl } : {}) });
       const pair = await client.login(username, secret);
       saveProfile(profileName, { server, username, refreshToken: pair.refreshToken, ...(ca !== undefined ? { ca } : {}) });
@@ -52,7 +51,7 @@ export function addAuthCommands(program: Command): void {
         output.out('not logged in');
         return;
       }
-      const { fetch: fetchImpl } = transport(caOf(global, profile));
+      const { fetch: fetchImpl } = await transport(caOf(global, profile));
       const client = new LdfleetClient({ baseUrl: profile.server, ...(fetchImpl ? { fetch: fetchImpl } : {}) });
       let revoked = true;
       try {
@@ -112,5 +111,6 @@ async function readPassword(fromStdin: boolean): Promise<string> {
     return secret;
   }
   if (!process.stdin.isTTY) throw usageError('no terminal to ask for the password: pipe it with --password-stdin');
+  const { default: password } = await import('@inquirer/password');
   return password({ message: 'password:', mask: true }, { output: process.stderr });
 }

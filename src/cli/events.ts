@@ -17,13 +17,14 @@ export function addEventsCommand(program: Command): void {
         const topics = flags.topics?.split(',').map((topic) => topic.trim()).filter((topic) => topic !== '');
         const controller = new AbortController();
         let seen = 0;
+        const Socket = await session.webSocket();
         return new Promise((resolve, reject) => {
           const stop = () => controller.abort();
           process.once('SIGINT', stop);
           process.once('SIGTERM', stop);
           const subscription = subscribeEvents(session.client, {
             ...(topics ? { topics } : {}),
-            WebSocket: session.WebSocket,
+            WebSocket: Socket,
             signal: controller.signal,
             onEvent: (event) => {
               if (limit !== undefined && seen >= limit) return;
@@ -32,6 +33,8 @@ export function addEventsCommand(program: Command): void {
               if (limit !== undefined && seen >= limit) controller.abort();
             },
             onStatus: (status, detail) => {
+              // On stderr, so stdout stays pure JSON lines; a script can wait for it before acting.
+              if (status === 'open' && session.output.verbose) session.output.err('ldfleet: listening for events');
               if (status === 'reconnecting' && session.output.tty) session.output.err('ldfleet: event stream lost; reconnecting…');
               if (status !== 'closed') return;
               process.removeListener('SIGINT', stop);

@@ -98,7 +98,7 @@ async function followOperation(session: Session, flags: WaitFlags, accepted: Ope
   let final: Operation;
   try {
     final = await waitForOperation(client, accepted.id, {
-      WebSocket: session.WebSocket,
+      WebSocket: await session.webSocket(),
       signal,
       onUpdate: (operation) => {
         if (spinner) spinner.text = `${what}: ${describeState(operation)}`;
@@ -160,7 +160,7 @@ async function followBatch(session: Session, flags: WaitFlags, accepted: Batch):
   let final: Batch;
   try {
     final = await waitForBatch(client, accepted.id, {
-      WebSocket: session.WebSocket,
+      WebSocket: await session.webSocket(),
       signal,
       onUpdate: (batch) => progress.counts(batch.counts, batch.total),
       onOperation: (operation) => {
@@ -266,6 +266,7 @@ export async function followOperations(session: Session, flags: WaitFlags, opera
     for (const operation of current.values()) counts[operation.status] += 1;
     return counts;
   };
+  const Socket = await session.webSocket();
   const { signal, dispose } = interruptible();
   try {
     await new Promise<void>((resolve, reject) => {
@@ -287,7 +288,7 @@ export async function followOperations(session: Session, flags: WaitFlags, opera
       const poll = setInterval(refetch, 10_000);
       const subscription = subscribeEvents(client, {
         topics: ['operation.*'],
-        WebSocket: session.WebSocket,
+        WebSocket: Socket,
         signal,
         onEvent: (event) => {
           if (event.type.startsWith('operation.')) see(event.data as Operation);

@@ -4,8 +4,6 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { Agent, fetch as undiciFetch } from 'undici';
-import { WebSocket } from 'ws';
 import { ApiError, LdfleetClient } from '../sdk/index.js';
 import type { TokenPair, WebSocketConstructorLike } from '../sdk/index.js';
 import { checkProfileName, readProfile, saveProfile, withCredentialsLock } from './credentials.js';
@@ -26,8 +24,8 @@ export interface Session {
   readonly profileName: string;
   readonly server: string;
   readonly client: LdfleetClient;
-  /** The WebSocket class for the event stream (Node 20 has no global one), trusting `--ca`. */
-  readonly WebSocket: WebSocketConstructorLike;
+  /** The WebSocket class for the event stream (Node 20 has no global one), trusting `--ca`; loaded when first needed. */
+  readonly webSocket: () => Promise<WebSocketConstructorLike>;
 }
 
 export function globalFlags(command: Command): GlobalFlags {
@@ -38,24 +36,33 @@ export function profileNameOf(flags: GlobalFlags): string {
   return checkProfileName(flags.profile ?? process.env.LDFLEET_PROFILE ?? 'default');
 }
 
-/** fetch and WebSocket trusting an extra CA (a self-signed server), or the defaults. */
-export function transport(caFile: string | undefined): { fetch?: typeof fetch; WebSocket: WebSocketConstructorLike } {
-  if (caFile === undefined) return { WebSocket: WebSocket as unknown as WebSocketConstructorLike };
+/**
+ * fetch and WebSocket trusting an extra CA (a self-signed server), or the defaults. undici and ws
+ * are loaded only when needed, so a plain list starts fast.
+ */
+export async function transport(caFile: string | undefined): Promise<{ fetch?: typeof fetch; webSocket: () => Promise<WebSocketConstructorLike> }> {
+  if (caFile === undefined) {
+    return { webSocket: async () => (await import('ws')).WebSocket as unknown as WebSocketConstructorLike };
+  }
   let ca: string;
   try {
     ca = readFileSync(caFile, 'utf8');
   } catch (error) {
     throw new CliError(ExitCode.usage, `cannot read the CA file ${caFile}: ${(error as Error).message}`);
   }
+  const { Agent, fetch: undiciFetch } = await import('undici');
   const dispatcher = new Agent({ connect: { ca } });
   const fetchWithCa = ((input: Parameters<typeof undiciFetch>[0], init?: Parameters<typeof undiciFetch>[1]) =>
     undiciFetch(input, { ...init, dispatcher })) as unknown as typeof fetch;
-  class CaWebSocket extends WebSocket {
-    constructor(url: string) {
-      super(url, { ca });
-    }
-  }
-  return { fetch: fetchWithCa, WebSocket: CaWebSocket as unknown as WebSocketConstructorLike };
+  const webSocket = async () => {
+    const { WebSocket } = await import('ws');
+    return class CaWebSocket extends WebSocket {
+      constructor(url: string) {
+        super(url, { ca });
+      }
+    } as unknown as WebSocketConstructorLike;
+  };
+  return { fetch: fetchWithCa, webSocket };
 }
 
 export function caOf(flags: GlobalFlags, profile?: Profile): string | undefined {
@@ -72,11 +79,11 @@ export async function openSession(command: Command): Promise<Session> {
   if (server === undefined) {
     throw new CliError(ExitCode.auth, `not logged in${profileName === 'default' ? '' : ` (profile ${profileName})`}: run ldfleet login --server URL, or set LDFLEET_SERVER and LDFLEET_TOKEN`);
   }
-  const { fetch: fetchImpl, WebSocket: Socket } = transport(caOf(flags, profile));
+  const { fetch: fetchImpl, webSocket } = await transport(caOf(flags, profile));
   const base = { baseUrl: server, ...(fetchImpl ? { fetch: fetchImpl } : {}) };
   const apiToken = process.env.LDFLEET_TOKEN;
   if (apiToken !== undefined && apiToken !== '') {
-    return { output, profileName, server, client: new LdfleetClient({ ...base, token: apiToken }), WebSocket: Socket };
+    return { output, profileName, server, client: new LdfleetClient({ ...base, token: apiToken }), webSocket };
   }
   if (profile?.refreshToken === undefined) {
     throw new CliError(ExitCode.auth, `not logged in to ${server}: run ldfleet login${profileName === 'default' ? '' : ` --profile ${profileName}`}`);
@@ -84,7 +91,7 @@ export async function openSession(command: Command): Promise<Session> {
   const anonymous = new LdfleetClient(base);
   const client = new LdfleetClient({ ...base, refresher: () => refreshStored(anonymous, profileName) });
   await client.refresh();
-  return { output, profileName, server, client, WebSocket: Socket };
+  return { output, profileName, server, client, webSocket };
 }
 
 /**
