@@ -24,7 +24,8 @@ export function createProgress(output: Output, title: string, total: number): Pr
     return {
       counts: () => undefined,
       workstation: () => undefined,
-      log: (line) => output.out(line),
+      // With --json, stdout holds only the final document: failures as they come go to stderr.
+      log: (line) => (output.json ? output.err(line) : output.out(line)),
       stop: () => undefined,
     };
   }
