@@ -35,11 +35,12 @@ export function createProgress(output: Output, title: string, total: number): Pr
     format: (options, params, payload: { label: string; detail: string }) => {
       const size = options.barsize ?? 30;
       const filled = Math.round(params.progress * size);
-      const bar = c.green('█'.repeat(filled)) + c.dim('░'.repeat(size - filled));
+      // Uncoloured: cli-progress cuts lines at the terminal's width counting colour codes as characters.
+      const bar = '█'.repeat(filled) + '░'.repeat(size - filled);
       return `${payload.label} ${bar} ${String(params.value).padStart(String(params.total).length)}/${params.total} ${payload.detail}`;
     },
     // Room for the label, the counts and the detail on one line of the terminal.
-    barsize: Math.max(10, Math.min(30, (output.width ?? 80) - Math.max(title.length, 12) - 52)),
+    barsize: Math.max(10, Math.min(30, (output.width ?? 80) - Math.max(title.length, 12) - 60)),
     hideCursor: true,
     clearOnComplete: false,
     stopOnComplete: false,
