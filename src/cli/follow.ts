@@ -94,6 +94,7 @@ async function followOperation(session: Session, flags: WaitFlags, accepted: Ope
   const spinner = output.fancy
     ? yoctoSpinner({ text: `${what}: ${accepted.status}`, stream: process.stdout, handleSignals: false }).start()
     : undefined;
+  if (!spinner && !output.json) output.out(`operation ${accepted.id}: waiting for ${what} (Ctrl-C stops waiting)`);
   const { signal, dispose } = interruptible();
   let final: Operation;
   try {
@@ -153,6 +154,7 @@ function operationExit(operation: Operation): ExitCodeValue {
 async function followBatch(session: Session, flags: WaitFlags, accepted: Batch): Promise<ExitCodeValue> {
   const { client, output } = session;
   const progress = createProgress(output, `${accepted.action} batch`, accepted.total);
+  if (!output.fancy && !output.json) output.out(`batch ${accepted.id}: waiting for ${accepted.total} ${accepted.action} operations (Ctrl-C stops waiting)`);
   progress.counts(accepted.counts, accepted.total);
   const reporter = failureReporter(session, progress);
   const perWorkstation = output.verbose && output.fancy ? await workstationTracker(session, accepted.id, progress) : undefined;
@@ -300,11 +302,15 @@ export async function followOperations(session: Session, flags: WaitFlags, opera
       });
       subscription.opened.then(refetch, () => undefined);
       signal.addEventListener('abort', () => finish(signal.reason), { once: true });
+      let done = false;
       function finish(error?: unknown) {
-        clearInterval(poll);
-        subscription.close();
+        // Closing the subscription reports `closed`, which calls back here: settle once, first.
+        if (done) return;
+        done = true;
         if (error === undefined) resolve();
         else reject(error);
+        clearInterval(poll);
+        subscription.close();
       }
     });
   } catch (error) {

@@ -7,6 +7,7 @@ import { createServer as createNetServer } from 'node:net';
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApk } from '../../src/apk/index.js';
 import type { Batch, Emulator, Operation } from '../../src/sdk/index.js';
 import { startOpsFleet } from '../ops/helpers.js';
 import type { OpsFleet } from '../ops/helpers.js';
@@ -14,7 +15,8 @@ import { LDFLEET_BIN, ldfleet, ldfleetTty, login, newHome } from './helpers.js';
 
 const ESCAPE = '\u001b[';
 
-describe('ldfleet operator commands', () => {
+// Every step spawns a Node process, a few seconds each on a loaded machine.
+describe('ldfleet operator commands', { timeout: 120_000 }, () => {
   let fleet: OpsFleet;
   let url: string;
   const homes: string[] = [];
@@ -39,7 +41,7 @@ describe('ldfleet operator commands', () => {
           limits: { maxConcurrentBoots: 4, launchIntervalMs: 0 },
           seed: [
             { name: 'ok-a-0' }, { name: 'ok-a-1' }, { name: 'fail-a-0' }, { name: 'tty-a-0' }, { name: 'tty-a-1' },
-            { name: 'view-a-0' }, { name: 'run-a-0', running: true },
+            { name: 'view-a-0' }, { name: 'slow-a-0' }, { name: 'run-a-0', running: true },
           ],
         },
         {
@@ -139,7 +141,7 @@ describe('ldfleet operator commands', () => {
   it('a batch start by --where with --wait exits 0 when every target succeeds', async () => {
     const human = await ldfleet(['emulators', 'start', '--where', 'q=ok-,state=stopped', '--wait'], { home: admin });
     // The output first, so a failure shows what the CLI printed.
-    expect(human.stdout + human.stderr).toMatch(/^✓ batch \w+ start: 4 succeeded, 0 failed of 4\n$/);
+    expect(human.stdout + human.stderr).toMatch(/^batch (\w+): waiting for 4 start operations \(Ctrl-C stops waiting\)\n✓ batch \1 start: 4 succeeded, 0 failed of 4\n$/);
     expect(human.code).toBe(0);
     expect(human.stdout).not.toContain(ESCAPE);
     expect((await fleet.emulators()).filter((e) => e.name.startsWith('ok-')).map((e) => e.state)).toEqual(['running', 'running', 'running', 'running']);
@@ -171,6 +173,58 @@ describe('ldfleet operator commands', () => {
       expect(batch.failures[0]?.error?.category).toBeTypeOf('string');
     } finally {
       home_.clearFaults();
+    }
+  });
+
+  it('installs an APK file on one emulator and on several, and launches, kills and uninstalls it as a batch', async () => {
+    const dir = home();
+    const apk = join(dir, 'cli-test.apk');
+    writeFileSync(apk, buildTestApk('com.example.clitest'));
+    const one = await ldfleet(['apps', 'install', apk, 'pc-a/run-a-0', '--wait'], { home: admin });
+    expect(one.stdout + one.stderr).toContain('✓ installApp pc-a/run-a-0 succeeded');
+    expect(one.code).toBe(0);
+    const second = await named('fail-a-0');
+    if (second.state !== 'running') await fleet.waitOperation((await fleet.t.admin.emulatorAction(second.id, 'start')).id);
+    const several = await ldfleet(['apps', 'install', apk, 'pc-a/run-a-0', 'pc-a/fail-a-0', '--wait', '--json'], { home: admin });
+    expect(several.stderr).toBe('');
+    expect(several.code).toBe(0);
+    const operations = (JSON.parse(several.stdout) as { items: Operation[] }).items;
+    expect(operations.map((operation) => [operation.action, operation.status])).toEqual([['installApp', 'succeeded'], ['installApp', 'succeeded']]);
+    for (const verb of ['launch', 'kill', 'uninstall']) {
+      const run = await ldfleet(['apps', verb, 'com.example.clitest', 'pc-a/run-a-0', 'pc-a/fail-a-0', '--wait'], { home: admin });
+      expect(run.stdout + run.stderr).toMatch(/succeeded, 0 failed of 2/);
+      expect(run.code).toBe(0);
+    }
+    expect((await ldfleet(['apps', 'launch', 'not a package', 'pc-a/run-a-0'], { home: admin })).code).toBe(2);
+  });
+
+  it('Ctrl-C stops waiting with 130 and leaves the batch running', async () => {
+    const workstation = fleet.workstations[0]!;
+    const target = await named('slow-a-0');
+    workstation.home.setFaults([{ command: 'launch', index: target.index, delayMs: 4000 }]);
+    try {
+      const child = spawn(process.execPath, [LDFLEET_BIN, 'emulators', 'start', '--where', 'q=slow-', '--wait'], {
+        env: { ...process.env, HOME: admin, XDG_CONFIG_HOME: join(admin, '.config') },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      const batchId = await new Promise<string>((resolve, reject) => {
+        let stdout = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString();
+          const id = /^batch (\w+): waiting for/m.exec(stdout)?.[1];
+          if (id) resolve(id);
+        });
+        child.once('exit', (code) => reject(new Error(`exited ${code}: ${stdout}${stderr}`)));
+      });
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+      expect(stderr).toContain(`stopped waiting; batch ${batchId} goes on`);
+      expect((await fleet.waitBatch(batchId)).counts.succeeded).toBe(1);
+    } finally {
+      workstation.home.clearFaults();
     }
   });
 
