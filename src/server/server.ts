@@ -13,7 +13,7 @@ import { Gateway, agentGatewayUnit } from './gateway/index.js';
 import type { GatewayOptions } from './gateway/index.js';
 import { createOperations, engineOptionsFromConfig } from './ops/index.js';
 import type { EngineOptions, Operations } from './ops/index.js';
-import { buildApp, registerOperationalRoutes } from './http/app.js';
+import { buildApp, closeUndeclaredQueries, registerOperationalRoutes } from './http/app.js';
 import { installMetrics } from './http/metrics.js';
 import type { App } from './http/type-provider.js';
 import type { ServerContext, ServerUnit } from './http/context.js';
@@ -79,6 +79,7 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
   await fleet.resetStatusesAtStartup();
   const gateway = new Gateway({ ...options.gateway, sink: fleet, logger: app.log });
   const routes: RegisteredRoute[] = [];
+  closeUndeclaredQueries(app, API_PREFIX);
   installAuthGuard(app, auth, routes);
   installAuditHook(app, audit);
   const registry = installMetrics(app);
@@ -110,7 +111,16 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
     agentGatewayUnit({
       gateway,
       verifyEnrollmentToken: (token) => workstations.verifyEnrollmentToken(token),
-      audit: (record) => audit.record({ ...record, actorId: null, actorName: null }),
+      audit: ({ target, action, ip, statusCode, requestId }) =>
+        audit.record({
+          action,
+          ip,
+          statusCode,
+          requestId,
+          target: target === null ? null : { type: 'workstation', id: target, name: null },
+          actorId: null,
+          actorName: null,
+        }),
     }),
     operations.unit,
     ...(options.units ?? []),

@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import { coreMigration } from './0001_core.js';
+import { auditChangesMigration } from './0005_audit_changes.js';
 import { emulatorsMigration } from '../../fleet/schema.js';
 import { operationTargetMigration, operationsMigration } from '../../ops/schema.js';
 
@@ -18,4 +19,5 @@ export const migrations: readonly NamedMigration[] = [
   { name: '0002_emulators', migration: emulatorsMigration },
   { name: '0003_operations', migration: operationsMigration },
   { name: '0004_operation_target', migration: operationTargetMigration },
+  { name: '0005_audit_changes', migration: auditChangesMigration },
 ];
