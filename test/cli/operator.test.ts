@@ -302,6 +302,21 @@ describe('ldfleet operator commands', { timeout: 120_000 }, () => {
     expect(tokens.stdout).toMatch(/ci\s+viewer/);
   });
 
+  it('manages users and reads the audit log (admin)', async () => {
+    const added = await ldfleet(['users', 'add', 'night-op', '--role', 'operator', '--password-stdin'], { home: admin, input: 'night-op-password-1234\n' });
+    expect(added.stdout).toMatch(/^user night-op \(operator\) created/);
+    const users = await ldfleet(['users', 'list'], { home: admin });
+    expect(users.stdout).toMatch(/night-op\s+operator\s+no/);
+    expect((await ldfleet(['users', 'edit', 'night-op', '--disable'], { home: admin })).stdout).toContain('disabled');
+    const audit = await ldfleet(['audit', '--action', 'auth.login', '--all', '--json'], { home: admin });
+    expect(audit.code).toBe(0);
+    const entries = (JSON.parse(audit.stdout) as { items: { action: string; actorName: string | null }[] }).items;
+    expect(entries.length).toBeGreaterThan(0);
+    expect(entries.every((entry) => entry.action === 'auth.login')).toBe(true);
+    expect((await ldfleet(['users', 'remove', 'night-op'], { home: admin })).code).toBe(0);
+    expect((await ldfleet(['users', 'remove', 'night-op'], { home: admin })).code).toBe(4);
+  });
+
   it('workstations add prints the enrollment token once and the agent command line', async () => {
     const added = await ldfleet(['workstations', 'add', 'pc-new', '--tag', 'spare', '--max-boots', '2'], { home: admin });
     expect(added.code).toBe(0);
