@@ -3,11 +3,11 @@
  * hello, then after welcome a full inventory, heartbeats, metrics, inventory diffs from polling,
  * and answers to RPC calls.
  */
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { LocalExecutor, type Executor } from '../exec/index.js';
 import { LdConsole, type Codepage } from '../ldconsole/index.js';
 import { PROTOCOL_VERSION, type HelloMessage, type ServerMessage } from '../protocol/index.js';
+import { VERSION } from '../package/index.js';
 import type { BackoffOptions } from './backoff.js';
 import { AgentConnection } from './connection.js';
 import { InventoryFeed } from './feed.js';
@@ -56,7 +56,7 @@ const SILENT_HEARTBEATS = 3;
 const DEFAULT_WELCOME_TIMEOUT_MS = 15_000;
 const MIN_INTERVAL_MS = 50;
 
-export const AGENT_VERSION = readPackageVersion();
+export const AGENT_VERSION = VERSION;
 
 export class Agent {
   readonly driver: LdConsole;
@@ -229,13 +229,4 @@ export class Agent {
 function saneCadence(cadence: Cadence): Cadence {
   const atLeast = (ms: number) => Math.max(MIN_INTERVAL_MS, ms);
   return { heartbeatMs: atLeast(cadence.heartbeatMs), inventoryPollMs: atLeast(cadence.inventoryPollMs), metricsMs: atLeast(cadence.metricsMs) };
-}
-
-function readPackageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-    return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
-  } catch (_unreadable) {
-    return '0.0.0';
-  }
 }

@@ -15,6 +15,7 @@ import { addServerCommand } from './server-command.js';
 import { addTokenCommands } from './tokens.js';
 import { addUserCommands } from './users.js';
 import { addWorkstationCommands } from './workstations.js';
+import { VERSION } from '../package/index.js';
 
 const program = new Command()
   .name('ldfleet')
@@ -23,6 +24,7 @@ const program = new Command()
   .option('--json', 'print one JSON document (for scripts)')
   .option('-v, --verbose', 'more detail (per-workstation progress bars)')
   .option('--ca <file>', 'trust this CA certificate for the server (or LDFLEET_CA)')
+  .version(VERSION, '-V, --version', 'print the version')
   .showHelpAfterError()
   // Usage errors exit 2 (commander's own default is 1, which means "some targets failed" here).
   .exitOverride();

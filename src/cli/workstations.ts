@@ -8,6 +8,7 @@ import { CliError, ExitCode, usageError } from './exit-codes.js';
 import { ago, printList, renderDetails } from './output.js';
 import type { Column } from './output.js';
 import type { Session } from './session.js';
+import { InstallScriptError, renderAgentInstallScript } from '../install/index.js';
 
 const COLUMNS: Column<Workstation>[] = [
   { header: 'ID', value: (w) => w.id, shrink: true },
@@ -63,26 +64,37 @@ export async function resolveWorkstation(client: LdfleetClient, ref: string): Pr
   return found;
 }
 
-/** How the PC starts its agent; the token is in the environment, out of process lists. */
-export function agentCommandLines(server: string, token: string): string[] {
-  return [
-    `PowerShell:  $env:LDFLEET_AGENT_TOKEN = '${token}'; ldfleet agent --server ${server}`,
-    `cmd.exe:     set LDFLEET_AGENT_TOKEN=${token} && ldfleet agent --server ${server}`,
-  ];
+/** The agent's command line, with the token in the environment (out of process lists). */
+export function agentCommandLine(server: string, token: string): string {
+  return `$env:LDFLEET_AGENT_TOKEN = '${token}'; ldfleet agent --server ${server}`;
+}
+
+/** The PowerShell block that installs the agent bundle on the PC, or undefined when the URL cannot be carried. */
+function installScript(server: string, token: string): string | undefined {
+  try {
+    return renderAgentInstallScript({ serverUrl: server, token });
+  } catch (error) {
+    if (error instanceof InstallScriptError) return undefined;
+    throw error;
+  }
 }
 
 function printEnrollment(session: Session, workstation: Workstation, token: string, verb: string): void {
   const { output } = session;
+  const script = installScript(session.server, token);
   if (output.json) {
-    output.printJson({ workstation, enrollmentToken: token, agentCommand: `ldfleet agent --server ${session.server} --token ${token}` });
+    output.printJson({ workstation, enrollmentToken: token, agentCommand: agentCommandLine(session.server, token), installScript: script ?? null });
     return;
   }
   output.out(
     [
       `workstation ${workstation.name} ${verb} (id ${workstation.id})`,
       `enrollment token (shown once, keep it secret): ${output.colors.bold(token)}`,
-      'start its agent on the PC:',
-      ...agentCommandLines(session.server, token).map((line) => `  ${line}`),
+      ...(script
+        ? ['install and start its agent: run this in a PowerShell of the user who runs LDPlayer on the PC', '', script.trimEnd(), '']
+        : []),
+      `or, with ldfleet installed on the PC, start the agent by hand (PowerShell):`,
+      `  ${agentCommandLine(session.server, token)}`,
     ].join('\n'),
   );
 }

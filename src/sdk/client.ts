@@ -19,6 +19,7 @@ import type {
   Batch,
   BatchInput,
   BatchQuery,
+  InstalledApp,
   CreateEmulatorInput,
   Operation,
   OperationQuery,
@@ -235,10 +236,11 @@ export class LdfleetClient {
     return this.request('DELETE', `/emulators/${encodeURIComponent(id)}`, { headers: keyHeader(options) });
   }
   emulatorAction(id: string, action: 'start' | 'stop' | 'restart', options: ActionOptions = {}): Promise<Operation> {
-    return this.request('POST', `/emulators/${encodeURIComponent(id)}/${action}`, { headers: keyHeader(options) });
+    return this.request('POST', `/emulators/${encodeURIComponent(id)}/${action}`, { ...graceBody(options), headers: keyHeader(options) });
   }
   installApp(id: string, packageName: string, options: ActionOptions = {}): Promise<Operation> {
-    return this.request('POST', `/emulators/${encodeURIComponent(id)}/apps`, { body: { packageName }, headers: keyHeader(options) });
+    const body = options.offlineGraceMs === undefined ? { packageName } : { packageName, offlineGraceMs: options.offlineGraceMs };
+    return this.request('POST', `/emulators/${encodeURIComponent(id)}/apps`, { body, headers: keyHeader(options) });
   }
   /** Uploads an APK (multipart, field `file`); the server sends it to the agent when the operation runs. */
   async uploadApp(id: string, apk: Uint8Array, fileName: string, options: ActionOptions = {}): Promise<Operation> {
@@ -251,10 +253,11 @@ export class LdfleetClient {
     const base = `/emulators/${encodeURIComponent(id)}/apps/${encodeURIComponent(packageName)}`;
     return action === 'uninstall'
       ? this.request('DELETE', base, { headers: keyHeader(options) })
-      : this.request('POST', `${base}/${action}`, { headers: keyHeader(options) });
+      : this.request('POST', `${base}/${action}`, { ...graceBody(options), headers: keyHeader(options) });
   }
   shell(id: string, command: string, options: ActionOptions = {}): Promise<Operation> {
-    return this.request('POST', `/emulators/${encodeURIComponent(id)}/shell`, { body: { command }, headers: keyHeader(options) });
+    const body = options.offlineGraceMs === undefined ? { command } : { command, offlineGraceMs: options.offlineGraceMs };
+    return this.request('POST', `/emulators/${encodeURIComponent(id)}/shell`, { body, headers: keyHeader(options) });
   }
   /** The screen as PNG bytes. */
   async screenshot(id: string): Promise<Uint8Array> {
@@ -264,13 +267,14 @@ export class LdfleetClient {
   createBatch(input: BatchInput, options: ActionOptions = {}): Promise<Batch> {
     return this.request('POST', '/batches', { body: input, headers: keyHeader(options) });
   }
-  getBatch(id: string, page: PageParams = {}): Promise<Batch> {
-    return this.request('GET', `/batches/${encodeURIComponent(id)}`, { query: { ...page } });
+  /** The installed packages, asked of the agent now (409 when stopped, 503 when its agent is offline). */
+  listApps(id: string): Promise<{ items: InstalledApp[] }> {
+    return this.request('GET', `/emulators/${encodeURIComponent(id)}/apps`);
   }
   listBatches(query: BatchQuery = {}): Promise<Page<Batch>> {
     return this.request('GET', '/batches', { query: { ...query } });
   }
-  /** Cancels the batch's queued children and asks its running ones to stop. */
+  /** Cancels the rest: queued children are cancelled, running ones asked to stop. */
   cancelBatch(id: string): Promise<Batch> {
     return this.request('POST', `/batches/${encodeURIComponent(id)}/cancel`);
   }
@@ -278,9 +282,8 @@ export class LdfleetClient {
   retryBatch(id: string): Promise<Batch> {
     return this.request('POST', `/batches/${encodeURIComponent(id)}/retry`);
   }
-  /** The packages installed on a running emulator, asked of its agent now. */
-  listApps(id: string): Promise<{ items: { packageName: string }[] }> {
-    return this.request('GET', `/emulators/${encodeURIComponent(id)}/apps`);
+  getBatch(id: string, page: PageParams = {}): Promise<Batch> {
+    return this.request('GET', `/batches/${encodeURIComponent(id)}`, { query: { ...page } });
   }
   listOperations(query: OperationQuery = {}): Promise<Page<Operation>> {
     return this.request('GET', '/operations', { query: { ...query } });
@@ -359,4 +362,9 @@ function isErrorBody(value: unknown): value is ErrorBody {
 
 function keyHeader(options: ActionOptions): Record<string, string> {
   return options.idempotencyKey === undefined ? {} : { 'idempotency-key': options.idempotencyKey };
+}
+
+/** The body of an action without parameters: only the offline grace, when one is given. */
+function graceBody(options: ActionOptions): { body?: { offlineGraceMs: number } } {
+  return options.offlineGraceMs === undefined ? {} : { body: { offlineGraceMs: options.offlineGraceMs } };
 }

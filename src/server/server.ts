@@ -1,6 +1,7 @@
 import { loadOrCreateSecrets } from './config/index.js';
 import type { Config } from './config/index.js';
 import { openStore } from './store/index.js';
+import { migrations } from './migrations.js';
 import type { Store, NamedMigration } from './store/index.js';
 import { AuditLog, AuthService, authUnit, installAuditHook, installAuthGuard, API_PREFIX } from './auth/index.js';
 import type { RegisteredRoute } from './auth/index.js';
@@ -12,15 +13,18 @@ import { Fleet, emulatorsUnit } from './fleet/index.js';
 import { Gateway, agentGatewayUnit } from './gateway/index.js';
 import type { GatewayOptions } from './gateway/index.js';
 import { createOperations, engineOptionsFromConfig } from './ops/index.js';
-import type { EngineOptions, Operations } from './ops/index.js';
+import type { Clock, EngineOptions, Operations } from './ops/index.js';
 import { buildApp, closeUndeclaredQueries, registerOperationalRoutes } from './http/app.js';
 import { installMetrics } from './http/metrics.js';
 import type { App } from './http/type-provider.js';
-import type { ServerContext, ServerUnit } from './http/context.js';
+import type { ServerUnit } from './http/index.js';
+import type { ServerContext } from './context.js';
+import { registerDownloads } from './downloads/index.js';
+import { AGENT_BUNDLE_FILE } from '../package/index.js';
 
 export interface ServerOptions {
   /** Units added after the core ones (auth, workstations); their routes live under /api/v1. */
-  readonly units?: readonly ServerUnit[];
+  readonly units?: readonly ServerUnit<ServerContext>[];
   /** Migrations to apply instead of the built-in list (tests of migrations). */
   readonly migrations?: readonly NamedMigration[];
   /** Where the JSON log lines go; stdout by default. */
@@ -33,6 +37,10 @@ export interface ServerOptions {
   readonly events?: Omit<EventsRouteOptions, 'bus' | 'authenticate'>;
   /** Operation engine tuning beyond the configuration (sweep interval, retry delays); tests shorten them. */
   readonly operations?: Partial<EngineOptions>;
+  /** The operation engine's clock; tests move it instead of sleeping. */
+  readonly clock?: Clock;
+  /** The agent bundle served at /downloads (default: the package's dist/agent/ldfleet-agent.mjs). */
+  readonly agentBundleFile?: string;
 }
 
 export interface Server extends ServerContext {
@@ -53,7 +61,7 @@ export interface Server extends ServerContext {
  */
 export async function createServer(config: Config, options: ServerOptions = {}): Promise<Server> {
   const secrets = loadOrCreateSecrets(config.dataDir, { jwtSecret: config.jwtSecret });
-  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, migrations: options.migrations });
+  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, migrations: options.migrations ?? migrations });
   try {
     return await assemble(config, store, secrets.jwtSecret, options);
   } catch (error) {
@@ -91,6 +99,8 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
     registry,
     options: engineOptionsFromConfig(config, options.operations),
     uploadMaxBytes: config.uploadMaxBytes,
+    logger: app.log.child({ unit: 'ops' }),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   const workstations = new Workstations(store, async (ids) => {
     const inventory = await fleet.workstationExtras(ids);
@@ -101,6 +111,7 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
     else gateway.disconnect(change.id, change.kind === 'deleted' ? 'workstation deleted' : 'enrollment token rotated');
   });
   registerOperationalRoutes(app, store, () => registry.metrics(), registry.contentType);
+  registerDownloads(app, { agentBundleFile: options.agentBundleFile ?? AGENT_BUNDLE_FILE });
 
   const context: ServerContext = { config, store, auth, audit, bus, fleet, gateway };
   const units = [

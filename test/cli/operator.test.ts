@@ -322,8 +322,11 @@ describe('ldfleet operator commands', { timeout: 120_000 }, () => {
     expect(added.code).toBe(0);
     const token = /enrollment token \(shown once, keep it secret\): (\S+)/.exec(added.stdout)?.[1];
     expect(token).toBeDefined();
-    expect(added.stdout).toContain(`ldfleet agent --server ${url}`);
-    expect(added.stdout).toContain(`LDFLEET_AGENT_TOKEN = '${token}'`);
+    expect(added.stdout).toContain(`$env:LDFLEET_AGENT_TOKEN = '${token}'; ldfleet agent --server ${url}`);
+    // The install block of src/install: download from this server, token into the user's environment.
+    expect(added.stdout).toContain(`${url}/downloads/ldfleet-agent.mjs`);
+    expect(added.stdout).toContain('Register-ScheduledTask');
+    expect(added.stdout.split(token!).length - 1).toBeGreaterThanOrEqual(2);
     const shown = JSON.parse((await ldfleet(['workstations', 'show', 'pc-new', '--json'], { home: admin })).stdout) as { tags: string[]; limits: object };
     expect(shown).toMatchObject({ tags: ['spare'], limits: { maxConcurrentBoots: 2 } });
     expect(JSON.stringify(shown)).not.toContain(token);

@@ -2,7 +2,17 @@ import { Type } from '@sinclair/typebox';
 import { HttpError, unauthorized } from '../http/errors.js';
 import { IdParams, PageOf, PageQuery, Text, errorResponses } from '../http/schemas.js';
 import type { App } from '../http/type-provider.js';
-import type { ServerContext, ServerUnit } from '../http/context.js';
+import type { ServerUnit } from '../http/index.js';
+import type { Config } from '../config/index.js';
+import type { AuditLog } from './audit.js';
+import type { AuthService } from './service.js';
+
+/** What the auth routes need from the server's assembly. */
+interface AuthRouteContext {
+  readonly auth: AuthService;
+  readonly audit: AuditLog;
+  readonly config: Config;
+}
 import { MIN_PASSWORD_LENGTH } from './passwords.js';
 import { WindowCounter } from './rate-limit.js';
 import { ROLES } from './roles.js';
@@ -64,7 +74,7 @@ function caller(principal: Principal | null): Principal {
   return principal;
 }
 
-function authRoutes(api: App, { auth, audit, config }: ServerContext): void {
+function authRoutes(api: App, { auth, audit, config }: AuthRouteContext): void {
   const windowMs = config.loginWindowSeconds * 1000;
   const perIp = new WindowCounter(config.loginMaxPerIp, windowMs);
   const perUser = new WindowCounter(config.loginMaxPerUser, windowMs);
@@ -162,7 +172,7 @@ function authRoutes(api: App, { auth, audit, config }: ServerContext): void {
   );
 }
 
-function userRoutes(api: App, { auth }: ServerContext): void {
+function userRoutes(api: App, { auth }: AuthRouteContext): void {
   const tags = ['users'];
   api.get(
     '/users',
@@ -234,7 +244,7 @@ function userRoutes(api: App, { auth }: ServerContext): void {
   );
 }
 
-function tokenRoutes(api: App, { auth }: ServerContext): void {
+function tokenRoutes(api: App, { auth }: AuthRouteContext): void {
   const tags = ['tokens'];
   api.get(
     '/tokens',
@@ -283,7 +293,7 @@ function tokenRoutes(api: App, { auth }: ServerContext): void {
   );
 }
 
-function auditRoutes(api: App, { audit }: ServerContext): void {
+function auditRoutes(api: App, { audit }: AuthRouteContext): void {
   api.get(
     '/audit',
     {
@@ -312,7 +322,7 @@ function auditRoutes(api: App, { audit }: ServerContext): void {
 }
 
 /** Login, sessions, users, API tokens and the audit log. */
-export const authUnit: ServerUnit = {
+export const authUnit: ServerUnit<AuthRouteContext> = {
   name: 'auth',
   routes(api, context) {
     authRoutes(api, context);

@@ -5,7 +5,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { MigrationProvider, Migration } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
-import { migrations as defaultMigrations } from './migrations/index.js';
+import { coreMigrations } from './migrations/index.js';
 import type { NamedMigration } from './migrations/index.js';
 
 export type StoreKind = 'sqlite' | 'postgres';
@@ -15,6 +15,7 @@ export interface StoreOptions {
   readonly dataDir: string;
   /** `postgres://…` selects PostgreSQL. */
   readonly databaseUrl?: string | undefined;
+  /** Defaults to the store's core schema only; the server passes every unit's (`src/server/migrations.ts`). */
   readonly migrations?: readonly NamedMigration[];
 }
 
@@ -31,7 +32,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   const kind: StoreKind = options.databaseUrl ? 'postgres' : 'sqlite';
   const db = kind === 'postgres' ? openPostgres(options.databaseUrl ?? '') : openSqlite(options.dataDir);
   try {
-    await migrate(db, options.migrations ?? defaultMigrations);
+    await migrate(db, options.migrations ?? coreMigrations);
   } catch (error) {
     await db.destroy();
     throw error;

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { IdParams, Name, PageOf, PageQuery, errorResponses } from '../http/schemas.js';
-import type { ServerUnit } from '../http/context.js';
+import type { ServerUnit } from '../http/index.js';
 import type { Workstations } from './service.js';
 import { REDACTED, changesBetween } from '../auth/index.js';
 
