@@ -324,7 +324,8 @@ describe('ldfleet operator commands', { timeout: 120_000 }, () => {
     expect(token).toBeDefined();
     expect(added.stdout).toContain(`$env:LDFLEET_AGENT_TOKEN = '${token}'; ldfleet agent --server ${url}`);
     // The install block of src/install: download from this server, token into the user's environment.
-    expect(added.stdout).toContain(`${url}/downloads/ldfleet-agent.mjs`);
+    expect(added.stdout).toContain(`$server = '${url}'`);
+    expect(added.stdout).toContain('$server/downloads/ldfleet-agent.mjs');
     expect(added.stdout).toContain('Register-ScheduledTask');
     expect(added.stdout.split(token!).length - 1).toBeGreaterThanOrEqual(2);
     const shown = JSON.parse((await ldfleet(['workstations', 'show', 'pc-new', '--json'], { home: admin })).stdout) as { tags: string[]; limits: object };
