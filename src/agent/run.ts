@@ -28,6 +28,7 @@ export async function runAgent(options: RunAgentOptions): Promise<void> {
     token: options.token,
     ldconsolePath: location.ldconsolePath,
     installDir: location.installDir,
+    ...(location.adbPath !== undefined ? { adbPath: location.adbPath } : {}),
     executor,
     logger: options.logger,
     // The simulator finds its install through this variable; the real ldconsole ignores it.

@@ -17,7 +17,7 @@ export function addAgentCommand(program: Command): void {
     .requiredOption('--server <url>', 'the control server, e.g. http://fleet.example:8080')
     .option('--token <token>', 'this workstation\'s enrollment token (or LDFLEET_AGENT_TOKEN, which keeps it out of process lists)')
     .option('--ldconsole <path>', 'ldconsole.exe or the simulator bin; found from the registry and usual folders on Windows when absent')
-    .option('--ldplayer-dir <dir>', 'the LDPlayer install dir holding vms/config (default: the folder of --ldconsole)')
+    .option('--ldplayer-dir <dir>', 'the LDPlayer install dir holding vms/config (default: the folder of --ldconsole; LDFLEET_SIM_HOME for the simulator)')
     .option('--codepage <cp>', 'code page of ldconsole output when it is not UTF-8 (default cp936)')
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .action(async (flags: AgentFlags) => {
@@ -40,6 +40,9 @@ export function addAgentCommand(program: Command): void {
           ...(flags.ldplayerDir !== undefined ? { ldplayerDir: flags.ldplayerDir } : {}),
           ...(flags.codepage !== undefined ? { codepage: flags.codepage } : {}),
         });
+        // Stopped: every ldconsole call was ended; anything still holding the loop (a grandchild's
+        // pipe) must not keep a stopped agent alive.
+        setTimeout(() => process.exit(0), 2_000).unref();
       } catch (error) {
         if (error instanceof DiscoveryError) fail(error.message);
         throw error;

@@ -23,9 +23,10 @@ const COLUMNS: Column<Emulator>[] = [
   { header: 'INDEX', value: (e) => e.index },
   { header: 'NAME', value: (e) => e.name, shrink: true },
   { header: 'STATE', value: (e) => (e.state === 'running' && !e.booted ? 'booting' : e.state) },
-  { header: 'CPU', value: (e) => e.settings.cpu },
-  { header: 'MEMORY', value: (e) => (e.settings.memoryMb ? `${e.settings.memoryMb} MB` : '') },
-  { header: 'RESOLUTION', value: (e) => resolutionText(e.settings.resolution) },
+  // Settings are null when the agent could not read the instance's config (see its `problem`).
+  { header: 'CPU', value: (e) => e.settings?.cpu },
+  { header: 'MEMORY', value: (e) => (e.settings?.memoryMb ? `${e.settings.memoryMb} MB` : '') },
+  { header: 'RESOLUTION', value: (e) => resolutionText(e.settings?.resolution) },
   { header: 'CHANGED', value: (e) => ago(e.observedAt) },
 ];
 
@@ -145,7 +146,7 @@ export function addEmulatorCommands(program: Command): void {
       withSession(async (session, ref: string) => {
         const emulator = await resolveEmulator(session.client, ref);
         if (session.output.json) return void session.output.printJson(emulator);
-        const s = emulator.settings;
+        const s: Partial<NonNullable<Emulator['settings']>> = emulator.settings ?? {};
         session.output.out(
           renderDetails(session.output, [
             ['id', emulator.id],
@@ -161,6 +162,7 @@ export function addEmulatorCommands(program: Command): void {
             ['imei', s.imei],
             ['android id', s.androidId],
             ['root', s.root],
+            ['problem', (emulator as { problem?: unknown }).problem],
             ['observed', emulator.observedAt],
           ]),
         );

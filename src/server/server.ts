@@ -83,14 +83,14 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
   // Inventory messages of a large workstation exceed ws's defaults; 32 MiB bounds one frame.
   await app.register(websocket, { options: { maxPayload: 32 * 1024 * 1024 } });
   const bus = new EventBus(app.log);
-  const fleet = new Fleet({ store, bus });
+  const registry = installMetrics(app);
+  const fleet = new Fleet({ store, bus, registry });
   await fleet.resetStatusesAtStartup();
   const gateway = new Gateway({ ...options.gateway, sink: fleet, logger: app.log });
   const routes: RegisteredRoute[] = [];
   closeUndeclaredQueries(app, API_PREFIX);
   installAuthGuard(app, auth, routes);
   installAuditHook(app, audit);
-  const registry = installMetrics(app);
   const operations = createOperations({
     store,
     bus,

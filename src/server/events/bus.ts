@@ -14,6 +14,8 @@ import type { Metrics } from '../../protocol/index.js';
 export interface EventDataMap {
   'workstation.online': WorkstationInfo;
   'workstation.offline': WorkstationInfo;
+  /** A connected agent cannot do its job; `statusReason` and `statusMessage` say why. */
+  'workstation.degraded': WorkstationInfo;
   'workstation.updated': WorkstationInfo;
   'workstation.metrics': { workstationId: string; metrics: Metrics };
   'emulator.created': Emulator;

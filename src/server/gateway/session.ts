@@ -191,6 +191,9 @@ export class AgentSession {
         return this.sink.workstationSeen(this.workstationId);
       case 'metrics':
         return this.sink.recordMetrics(this.workstationId, message.metrics);
+      case 'status':
+        await this.sink.workstationStatus(this.workstationId, { reason: message.reason, message: message.message });
+        return;
       case 'inventory':
         await this.sink.applyInventory(this.workstationId, message);
         return;

@@ -1,4 +1,4 @@
-import type { HelloMessage, InventoryMessage, Metrics } from '../../protocol/index.js';
+import type { HelloMessage, InventoryMessage, Metrics, StatusMessage } from '../../protocol/index.js';
 
 /** A workstation an enrollment token belongs to. */
 export interface EnrolledWorkstation {
@@ -15,6 +15,8 @@ export interface AgentSink {
   workstationOffline(workstationId: string): Promise<unknown>;
   workstationSeen(workstationId: string): Promise<void>;
   recordMetrics(workstationId: string, metrics: Metrics): Promise<void>;
+  /** The agent's own word on whether it can do its job (`degraded` with a reason, or not). */
+  workstationStatus(workstationId: string, status: Omit<StatusMessage, 'type'>): Promise<unknown>;
   applyInventory(workstationId: string, message: InventoryMessage): Promise<unknown>;
 }
 

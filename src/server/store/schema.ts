@@ -69,6 +69,9 @@ export interface WorkstationsTable {
   ldplayer_path: string | null;
   ldplayer_version: string | null;
   metrics: string | null;
+  /** Why a connected agent says it cannot do its job (`degraded`); null otherwise. */
+  status_reason: string | null;
+  status_message: string | null;
   created_at: string;
   updated_at: string;
 }
