@@ -18,6 +18,7 @@ import type {
   ActionOptions,
   Batch,
   BatchInput,
+  BatchQuery,
   CreateEmulatorInput,
   Operation,
   OperationQuery,
@@ -233,7 +234,7 @@ export class LdfleetClient {
   /** Uploads an APK (multipart, field `file`); the server sends it to the agent when the operation runs. */
   async uploadApp(id: string, apk: Uint8Array, fileName: string, options: ActionOptions = {}): Promise<Operation> {
     const form = new FormData();
-    form.append('file', new Blob([apk], { type: 'application/vnd.android.package-archive' }), fileName);
+    form.append('file', new Blob([apk as Uint8Array<ArrayBuffer>], { type: 'application/vnd.android.package-archive' }), fileName);
     const response = await this.fetchWithAuth('POST', `/emulators/${encodeURIComponent(id)}/apps`, form, keyHeader(options));
     return (await response.json()) as Operation;
   }
@@ -253,6 +254,21 @@ export class LdfleetClient {
   }
   createBatch(input: BatchInput, options: ActionOptions = {}): Promise<Batch> {
     return this.request('POST', '/batches', { body: input, headers: keyHeader(options) });
+  }
+  listBatches(query: BatchQuery = {}): Promise<Page<Batch>> {
+    return this.request('GET', '/batches', { query: { ...query } });
+  }
+  /** Cancels the batch's queued children and asks running ones to stop. */
+  cancelBatch(id: string): Promise<Batch> {
+    return this.request('POST', `/batches/${encodeURIComponent(id)}/cancel`);
+  }
+  /** Re-queues the batch's failed children only. */
+  retryBatch(id: string): Promise<Batch> {
+    return this.request('POST', `/batches/${encodeURIComponent(id)}/retry`);
+  }
+  /** The apps installed on a running emulator, asked of its agent now. */
+  listApps(id: string): Promise<{ items: { packageName: string }[] }> {
+    return this.request('GET', `/emulators/${encodeURIComponent(id)}/apps`);
   }
   getBatch(id: string, page: PageParams = {}): Promise<Batch> {
     return this.request('GET', `/batches/${encodeURIComponent(id)}`, { query: { ...page } });

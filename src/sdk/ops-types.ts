@@ -41,6 +41,14 @@ export interface BatchInput {
   params?: Record<string, unknown>;
 }
 
+export interface BatchQuery {
+  limit?: number;
+  cursor?: string;
+  status?: 'queued' | 'running' | 'succeeded' | 'partial' | 'failed' | 'cancelled';
+  action?: string;
+  order?: 'asc' | 'desc';
+}
+
 export interface OperationQuery {
   limit?: number;
   cursor?: string;

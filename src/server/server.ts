@@ -17,6 +17,7 @@ import { buildApp, registerOperationalRoutes } from './http/app.js';
 import { installMetrics } from './http/metrics.js';
 import type { App } from './http/type-provider.js';
 import type { ServerContext, ServerUnit } from './http/context.js';
+import { registerDashboard } from './web/index.js';
 
 export interface ServerOptions {
   /** Units added after the core ones (auth, workstations); their routes live under /api/v1. */
@@ -33,6 +34,8 @@ export interface ServerOptions {
   readonly events?: Omit<EventsRouteOptions, 'bus' | 'authenticate'>;
   /** Operation engine tuning beyond the configuration (sweep interval, retry delays); tests shorten them. */
   readonly operations?: Partial<EngineOptions>;
+  /** The built web dashboard served at `/` (default `dist/web` of the package). */
+  readonly webDir?: string;
 }
 
 export interface Server extends ServerContext {
@@ -100,6 +103,7 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
     else gateway.disconnect(change.id, change.kind === 'deleted' ? 'workstation deleted' : 'enrollment token rotated');
   });
   registerOperationalRoutes(app, store, () => registry.metrics(), registry.contentType);
+  await registerDashboard(app, { dir: options.webDir });
 
   const context: ServerContext = { config, store, auth, audit, bus, fleet, gateway };
   const units = [
