@@ -73,7 +73,8 @@ export class LdfleetClient {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.token = options.token;
     this.refreshToken = options.refreshToken;
-    this.fetchImpl = options.fetch ?? fetch;
+    // Bound: a browser refuses `fetch` called as a method of another object ("Illegal invocation").
+    this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
   }
 
   /** The credential sent now (access or API token). */

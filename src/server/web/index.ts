@@ -39,16 +39,17 @@ export async function registerDashboard(app: App, options: DashboardOptions = {}
   }
   const template = readFileSync(indexFile, 'utf8');
 
-  // Only the files present at start-up get routes (wildcard off): a missing asset is a 404, not index.html.
+  // Vite names every asset by its content hash, so a year of caching is safe. Only the files
+  // present at start-up get routes (wildcard off): a missing asset is a 404, not index.html.
   await app.register(fastifyStatic, {
-    root: dir,
-    prefix: '/',
+    root: join(dir, 'assets'),
+    prefix: '/assets/',
     wildcard: false,
     index: false,
     serveDotFiles: false,
-    setHeaders(response, path) {
-      const hashed = path.includes(`${join(dir, 'assets')}`);
-      response.setHeader('cache-control', hashed ? 'public, max-age=31536000, immutable' : 'public, max-age=3600');
+    cacheControl: false,
+    setHeaders(response) {
+      response.setHeader('cache-control', 'public, max-age=31536000, immutable');
     },
   });
 

@@ -37,7 +37,7 @@ export function FleetView() {
   const workstations = useWorkstations();
   const { names, tags } = useMemo(() => indexWorkstations(workstations.data), [workstations.data]);
   const [selection, setSelection] = useState<Selection>(EMPTY_SELECTION);
-  const [sorting, setSorting] = useState<SortingState>([]);
+  const [sorting, setSorting] = useState<SortingState>([{ id: 'name', desc: false }]);
   const session = useSession();
   const operator = can(session.role, 'operator');
 
