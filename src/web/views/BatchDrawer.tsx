@@ -7,6 +7,7 @@ import { Alert, Button, Drawer, Group, Progress, ScrollArea, Stack, Table, Text 
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useState } from 'react';
 import type { Batch, Operation } from '../../sdk/index.js';
+import { plural } from '../logic/selection.js';
 import { applyOperation, batchStatus, byWorkstation, failures, progressOf } from '../logic/progress.js';
 import { fleetNow, onOperation } from '../live.js';
 import { indexWorkstations, useWorkstations } from '../queries.js';
@@ -94,7 +95,7 @@ function BatchProgress({ id }: { id: string }) {
     <Stack gap="md" data-testid="batch-progress">
       <Group justify="space-between">
         <Text fw={600}>
-          {data.action} · {data.total} instances
+          {data.action} · {plural(data.total, 'instance')}
         </Text>
         <StatusBadge status={status} />
       </Group>

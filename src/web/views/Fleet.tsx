@@ -61,7 +61,7 @@ export function FleetView() {
     () => [
       { id: 'name', header: 'Name', accessorFn: (row) => row.emulator.name, meta: { className: 'col-name' } },
       { id: 'workstation', header: 'Workstation', accessorFn: (row) => row.workstation },
-      { id: 'state', header: 'State', accessorFn: (row) => STATE_ORDER[displayState(row.emulator)] },
+      { id: 'state', header: 'State', accessorFn: (row) => STATE_ORDER[displayState(row.emulator)], meta: { className: 'col-state' } },
       { id: 'cpu', header: 'CPU', accessorFn: (row) => row.emulator.settings.cpu, meta: { className: 'wide-only', width: 56 } },
       { id: 'memory', header: 'Memory', accessorFn: (row) => row.emulator.settings.memoryMb, meta: { className: 'wide-only', width: 80 } },
       { id: 'resolution', header: 'Resolution', accessorFn: (row) => row.emulator.settings.resolution.width * row.emulator.settings.resolution.height, meta: { className: 'wide-only' } },

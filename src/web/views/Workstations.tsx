@@ -96,9 +96,9 @@ function WorkstationCard({ row, admin, onToken }: { row: WorkstationRow; admin: 
         </Stack>
       )}
       <Group gap="xs" mt="sm" align="flex-end" wrap="wrap">
-        <NumberInput size="xs" w={110} label="Max instances" min={1} disabled={!admin} value={limits.maxInstances ?? ''} onChange={(value) => setLimits({ ...limits, maxInstances: typeof value === 'number' ? value : undefined })} />
-        <NumberInput size="xs" w={110} label="Boots at once" min={1} max={64} disabled={!admin} value={limits.maxConcurrentBoots ?? ''} onChange={(value) => setLimits({ ...limits, maxConcurrentBoots: typeof value === 'number' ? value : undefined })} />
-        <NumberInput size="xs" w={130} label="Launch interval (ms)" min={0} step={500} disabled={!admin} value={limits.launchIntervalMs ?? ''} onChange={(value) => setLimits({ ...limits, launchIntervalMs: typeof value === 'number' ? value : undefined })} />
+        <NumberInput size="xs" w={110} label="Max instances" placeholder="server default" min={1} disabled={!admin} value={limits.maxInstances ?? ''} onChange={(value) => setLimits({ ...limits, maxInstances: typeof value === 'number' ? value : undefined })} />
+        <NumberInput size="xs" w={110} label="Boots at once" placeholder="server default" min={1} max={64} disabled={!admin} value={limits.maxConcurrentBoots ?? ''} onChange={(value) => setLimits({ ...limits, maxConcurrentBoots: typeof value === 'number' ? value : undefined })} />
+        <NumberInput size="xs" w={130} label="Launch interval (ms)" placeholder="server default" min={0} step={500} disabled={!admin} value={limits.launchIntervalMs ?? ''} onChange={(value) => setLimits({ ...limits, launchIntervalMs: typeof value === 'number' ? value : undefined })} />
         {admin && (
           <Button size="xs" variant="light" disabled={!changed} onClick={() => void act(() => api().updateWorkstation(row.id, { limits: Object.fromEntries(Object.entries(limits).filter(([, value]) => value !== undefined)) }))}>
             Save limits
