@@ -24,6 +24,13 @@ export interface LastOperation {
 export interface FleetSnapshot {
   /** Bumped on every change, for memoised derivations. */
   version: number;
+  /**
+   * Bumped when an emulator appears, goes or changes name or workstation: lists derive their
+   * rows from this (and `stateVersion` when they filter or sort by state), so a state change
+   * re-renders only its own row.
+   */
+  structureVersion: number;
+  stateVersion: number;
   emulators: ReadonlyMap<string, Emulator>;
   lastOperation: ReadonlyMap<string, LastOperation>;
   /** The first page arrived (the view can render); `complete` once every page did. */
@@ -32,7 +39,7 @@ export interface FleetSnapshot {
   error: string | null;
 }
 
-let snapshot: FleetSnapshot = { version: 0, emulators: new Map(), lastOperation: new Map(), loaded: false, complete: false, error: null };
+let snapshot: FleetSnapshot = { version: 0, structureVersion: 0, stateVersion: 0, emulators: new Map(), lastOperation: new Map(), loaded: false, complete: false, error: null };
 let stream: StreamStatus = 'connecting';
 const listeners = new Set<() => void>();
 const operationListeners = new Set<(operation: Operation) => void>();
@@ -62,6 +69,15 @@ export function fleetNow(): FleetSnapshot {
   return snapshot;
 }
 
+/** One emulator, re-rendering its component only when that emulator changes. */
+export function useEmulator(id: string): Emulator | undefined {
+  return useSyncExternalStore(subscribe, () => snapshot.emulators.get(id));
+}
+
+export function useLastOperation(id: string): LastOperation | undefined {
+  return useSyncExternalStore(subscribe, () => snapshot.lastOperation.get(id));
+}
+
 /** Calls `listener` with every operation event (a batch drawer follows its children with it). */
 export function onOperation(listener: (operation: Operation) => void): () => void {
   operationListeners.add(listener);
@@ -75,11 +91,21 @@ async function loadFleet(): Promise<void> {
   let cursor: string | undefined;
   try {
     do {
-      const page = await api().listEmulators({ limit: 1000, ...(cursor ? { cursor } : {}) });
+      // A small first page paints the view at once; the rest follow in large ones.
+      const page = await api().listEmulators({ limit: cursor ? 1000 : 200, ...(cursor ? { cursor } : {}) });
       if (generation !== loadGeneration) return;
       for (const emulator of page.items) emulators.set(emulator.id, emulator);
       cursor = page.nextCursor ?? undefined;
-      snapshot = { ...snapshot, version: snapshot.version + 1, emulators: new Map(emulators), loaded: true, complete: !cursor, error: null };
+      snapshot = {
+        ...snapshot,
+        version: snapshot.version + 1,
+        structureVersion: snapshot.structureVersion + 1,
+        stateVersion: snapshot.stateVersion + 1,
+        emulators: new Map(emulators),
+        loaded: true,
+        complete: !cursor,
+        error: null,
+      };
       notify();
     } while (cursor);
     await loadLastOperations(generation);
@@ -121,16 +147,23 @@ function flush(): void {
   pending = [];
   let emulators: Map<string, Emulator> | undefined;
   let lastOperation: Map<string, LastOperation> | undefined;
+  let structural = false;
+  let stateChanged = false;
   for (const event of events) {
     const type = event.type as string;
     if (type.startsWith('emulator.')) {
       const emulator = event.data as Emulator;
       emulators ??= new Map(snapshot.emulators);
-      if (type === 'emulator.removed') emulators.delete(emulator.id);
-      else {
+      const known = emulators.get(emulator.id);
+      if (type === 'emulator.removed') {
+        emulators.delete(emulator.id);
+        structural = true;
+      } else {
         // The event's extra fields (previousState…) are not part of the row.
         const { previousState: _s, previousBooted: _b, ...row } = emulator as Emulator & { previousState?: unknown; previousBooted?: unknown };
         emulators.set(emulator.id, row);
+        if (!known || known.name !== row.name || known.workstationId !== row.workstationId) structural = true;
+        if (!known || known.state !== row.state || known.booted !== row.booted) stateChanged = true;
       }
     } else if (type.startsWith('operation.')) {
       const operation = event.data as Operation;
@@ -152,6 +185,8 @@ function flush(): void {
     snapshot = {
       ...snapshot,
       version: snapshot.version + 1,
+      structureVersion: snapshot.structureVersion + (structural ? 1 : 0),
+      stateVersion: snapshot.stateVersion + (stateChanged ? 1 : 0),
       emulators: emulators ?? snapshot.emulators,
       lastOperation: lastOperation ?? snapshot.lastOperation,
     };
@@ -196,7 +231,7 @@ export function stopLive(): void {
   loadGeneration += 1;
   pending = [];
   stream = 'connecting';
-  snapshot = { version: 0, emulators: new Map(), lastOperation: new Map(), loaded: false, complete: false, error: null };
+  snapshot = { version: 0, structureVersion: 0, stateVersion: 0, emulators: new Map(), lastOperation: new Map(), loaded: false, complete: false, error: null };
   queryClient.clear();
   notify();
 }

@@ -39,7 +39,7 @@ describe('web dashboard (chromium)', () => {
     fleet = await startOpsFleet('sqlite', [
       { name: 'pc-a', seed: seed('alpha'), bootMs: 150 },
       { name: 'pc-b', seed: seed('bravo'), bootMs: 150 },
-    ], { retryMaxAttempts: 1 });
+    ], { retryMaxAttempts: 1, loginMaxPerUser: 4, loginMaxPerIp: 1000 });
     browser = await launchBrowser();
     page = await browser.context.newPage();
     await page.routeWebSocket(/\/api\/v1\/events/, (ws) => {
@@ -72,11 +72,13 @@ describe('web dashboard (chromium)', () => {
     expect((await fetch(`${fleet.t.url}/assets/missing.js`)).status).toBe(404);
   });
 
-  it('refuses a wrong password with its message, then signs in and lists the fleet', async () => {
+  it('refuses a wrong password and a rate-limited login with their messages, then signs in and lists the fleet', async () => {
     await page.goto(fleet.t.url);
     await shot(page, '01-sign-in');
     await signIn(page, 'admin', 'not-the-password');
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('wrong user name or password');
+    for (let attempt = 0; attempt < 5; attempt += 1) await signIn(page, 'nobody', 'guess');
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('Too many attempts');
     await signIn(page, 'admin', fleet.t.adminPassword);
     await page.getByRole('table', { name: 'Emulators' }).waitFor();
     await expect.poll(() => page.locator('tr[data-emulator]').count()).toBe(8);

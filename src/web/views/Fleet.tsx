@@ -6,29 +6,29 @@ import { Alert, Anchor, Badge, Button, Checkbox, CloseButton, Group, Loader, Sel
 import { flexRender, getCoreRowModel, getSortedRowModel, useReactTable } from '@tanstack/react-table';
 import type { ColumnDef, SortingState } from '@tanstack/react-table';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { MouseEvent } from 'react';
 import type { Emulator } from '../../sdk/index.js';
 import { STATE_FILTERS, batchTargetFor, displayState, filterFromSearch, filterToSearch, matcher } from '../logic/filters.js';
 import type { FleetFilter } from '../logic/filters.js';
 import { EMPTY_SELECTION, clickRow, describeTargets, isSelected, plural, selectAllMatching, selectedIds } from '../logic/selection.js';
 import type { Selection } from '../logic/selection.js';
-import { useFleet } from '../live.js';
-import type { LastOperation } from '../live.js';
+import { fleetNow, useEmulator, useFleet, useLastOperation } from '../live.js';
 import { indexWorkstations, useWorkstations } from '../queries.js';
 import { navigate, useLocation } from '../router.js';
 import { can, useSession } from '../session.js';
 import { StateBadge, StatusBadge } from '../ui.js';
 import { BulkActions } from './BulkActions.js';
 
-interface Row {
-  emulator: Emulator;
-  workstation: string;
-  tags: string[];
-  last: LastOperation | undefined;
-}
-
 const STATE_ORDER = { stopped: 0, starting: 1, running: 2, booted: 3 } as const;
+/** Natural order (farm-2 before farm-10), and fast enough for 10,000 rows. */
+const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+const byText = (a: string, b: string) => collator.compare(a, b);
+/** Columns whose value changes with state or operations: sorting by them re-sorts on those changes. */
+const LIVE_COLUMNS = new Set(['state', 'last']);
+
+/** The table's rows are emulator ids; cells read the emulator of the moment. */
+const emulatorOf = (id: string): Emulator => fleetNow().emulators.get(id)!;
 
 export function FleetView() {
   const location = useLocation();
@@ -45,35 +45,40 @@ export function FleetView() {
   const filterKey = filterToSearch(filter);
   useEffect(() => setSelection(EMPTY_SELECTION), [filterKey]);
 
+  // The rows (ids) change only when the set or order can: a state change re-renders its own row alone.
+  const liveSort = sorting.some((sort) => LIVE_COLUMNS.has(sort.id));
   const rows = useMemo(() => {
     const matches = matcher(filter, (id) => tags.get(id) ?? []);
-    const result: Row[] = [];
-    for (const emulator of fleet.emulators.values()) {
-      if (!matches(emulator)) continue;
-      result.push({ emulator, workstation: names.get(emulator.workstationId) ?? emulator.workstationName ?? emulator.workstationId, tags: tags.get(emulator.workstationId) ?? [], last: fleet.lastOperation.get(emulator.id) });
-    }
+    const result: string[] = [];
+    for (const emulator of fleetNow().emulators.values()) if (matches(emulator)) result.push(emulator.id);
     return result;
-  }, [fleet.version, filterKey, names, tags]);
+  }, [fleet.structureVersion, filter.state || liveSort ? fleet.stateVersion : 0, liveSort ? fleet.version : 0, filterKey, tags]);
+  const workstationName = useCallback((id: string) => {
+    const emulator = emulatorOf(id);
+    return names.get(emulator.workstationId) ?? emulator.workstationName ?? emulator.workstationId;
+  }, [names]);
 
   const setFilter = (change: Partial<FleetFilter>, replace = false) => navigate(`/${filterToSearch({ ...filter, ...change }, location.search)}`, replace);
 
-  const columns = useMemo<ColumnDef<Row>[]>(
+  const columns = useMemo<ColumnDef<string>[]>(
     () => [
-      { id: 'name', header: 'Name', accessorFn: (row) => row.emulator.name, meta: { className: 'col-name' } },
-      { id: 'workstation', header: 'Workstation', accessorFn: (row) => row.workstation },
-      { id: 'state', header: 'State', accessorFn: (row) => STATE_ORDER[displayState(row.emulator)], meta: { className: 'col-state' } },
-      { id: 'cpu', header: 'CPU', accessorFn: (row) => row.emulator.settings.cpu, meta: { className: 'wide-only', width: 56 } },
-      { id: 'memory', header: 'Memory', accessorFn: (row) => row.emulator.settings.memoryMb, meta: { className: 'wide-only', width: 80 } },
-      { id: 'resolution', header: 'Resolution', accessorFn: (row) => row.emulator.settings.resolution.width * row.emulator.settings.resolution.height, meta: { className: 'wide-only' } },
-      { id: 'tags', header: 'Tags', accessorFn: (row) => row.tags.join(','), meta: { className: 'wide-only' } },
-      { id: 'last', header: 'Last operation', accessorFn: (row) => row.last?.action ?? '', meta: { className: 'wide-only' } },
+      { id: 'name', header: 'Name', accessorFn: (id) => emulatorOf(id).name, sortingFn: (a, b) => byText(a.getValue('name'), b.getValue('name')), meta: { className: 'col-name' } },
+      { id: 'workstation', header: 'Workstation', accessorFn: workstationName, sortingFn: (a, b) => byText(a.getValue('workstation'), b.getValue('workstation')) },
+      { id: 'state', header: 'State', accessorFn: (id) => STATE_ORDER[displayState(emulatorOf(id))], meta: { className: 'col-state' } },
+      { id: 'cpu', header: 'CPU', accessorFn: (id) => emulatorOf(id).settings.cpu, meta: { className: 'wide-only', width: 56 } },
+      { id: 'memory', header: 'Memory', accessorFn: (id) => emulatorOf(id).settings.memoryMb, meta: { className: 'wide-only', width: 80 } },
+      { id: 'resolution', header: 'Resolution', accessorFn: (id) => emulatorOf(id).settings.resolution.width * emulatorOf(id).settings.resolution.height, meta: { className: 'wide-only' } },
+      { id: 'tags', header: 'Tags', accessorFn: (id) => (tags.get(emulatorOf(id).workstationId) ?? []).join(','), meta: { className: 'wide-only' } },
+      { id: 'last', header: 'Last operation', accessorFn: (id) => fleetNow().lastOperation.get(id)?.action ?? '', meta: { className: 'wide-only' } },
     ],
-    [],
+    [workstationName, tags],
   );
-  const table = useReactTable({ data: rows, columns, state: { sorting }, onSortingChange: setSorting, getCoreRowModel: getCoreRowModel(), getSortedRowModel: getSortedRowModel(), getRowId: (row) => row.emulator.id });
+  const table = useReactTable({ data: rows, columns, state: { sorting }, onSortingChange: setSorting, getCoreRowModel: getCoreRowModel(), getSortedRowModel: getSortedRowModel(), getRowId: (id) => id });
   const tableRows = table.getRowModel().rows;
   const order = useMemo(() => tableRows.map((row) => row.id), [tableRows]);
-  const matchingIds = useMemo(() => rows.map((row) => row.emulator.id), [rows]);
+  const orderRef = useRef(order);
+  orderRef.current = order;
+  const matchingIds = rows;
 
   const scrollRef = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({ count: tableRows.length, getScrollElement: () => scrollRef.current, estimateSize: () => 36, overscan: 12 });
@@ -85,7 +90,7 @@ export function FleetView() {
   const scope = describeTargets(chosen, (id) => fleet.emulators.get(id)?.workstationId);
   const target = selection.allMatching ? batchTargetFor(filter, matchingIds) : { ids: chosen };
 
-  const onCheck = (id: string, event: MouseEvent) => setSelection((known) => clickRow(known, id, order, event.shiftKey));
+  const onCheck = useCallback((id: string, event: MouseEvent) => setSelection((known) => clickRow(known, id, orderRef.current, event.shiftKey)), []);
   const tagOptions = useMemo(() => [...new Set([...tags.values()].flat())].sort(), [tags]);
 
   return (
@@ -158,8 +163,9 @@ export function FleetView() {
                 </tr>
               )}
               {items.map((item) => {
-                const row = tableRows[item.index]!.original;
-                return <FleetRow key={row.emulator.id} row={row} selected={isSelected(selection, row.emulator.id)} operator={operator} onCheck={onCheck} />;
+                const id = tableRows[item.index]!.original;
+                const workstationId = emulatorOf(id).workstationId;
+                return <FleetRow key={id} id={id} workstation={workstationName(id)} tags={tags.get(workstationId)} selected={isSelected(selection, id)} operator={operator} onCheck={onCheck} />;
               })}
               {padBottom > 0 && (
                 <tr aria-hidden>
@@ -179,8 +185,20 @@ export function FleetView() {
   );
 }
 
-function FleetRow({ row, selected, operator, onCheck }: { row: Row; selected: boolean; operator: boolean; onCheck: (id: string, event: MouseEvent) => void }) {
-  const { emulator } = row;
+interface FleetRowProps {
+  id: string;
+  workstation: string;
+  tags: string[] | undefined;
+  selected: boolean;
+  operator: boolean;
+  onCheck: (id: string, event: MouseEvent) => void;
+}
+
+/** One row: it follows its own emulator, so an event about it re-renders it alone. */
+const FleetRow = memo(function FleetRow({ id, workstation, tags, selected, operator, onCheck }: FleetRowProps) {
+  const emulator = useEmulator(id);
+  const last = useLastOperation(id);
+  if (!emulator) return null;
   const state = displayState(emulator);
   const { width, height, dpi } = emulator.settings.resolution;
   return (
@@ -202,7 +220,7 @@ function FleetRow({ row, selected, operator, onCheck }: { row: Row; selected: bo
           {emulator.name}
         </Anchor>
       </td>
-      <td>{row.workstation}</td>
+      <td>{workstation}</td>
       <td>
         <StateBadge state={state} />
       </td>
@@ -212,17 +230,17 @@ function FleetRow({ row, selected, operator, onCheck }: { row: Row; selected: bo
         {width}×{height} · {dpi}
       </td>
       <td className="wide-only">
-        {row.tags.map((tag) => (
+        {(tags ?? []).map((tag) => (
           <Badge key={tag} size="xs" variant="outline" mr={4}>
             {tag}
           </Badge>
         ))}
       </td>
-      <td className="wide-only" title={row.last?.error ? `${row.last.error.category}: ${row.last.error.message}` : undefined}>
-        {row.last ? (
+      <td className="wide-only" title={last?.error ? `${last.error.category}: ${last.error.message}` : undefined}>
+        {last ? (
           <Group gap={4} wrap="nowrap">
-            <Text size="xs">{row.last.action}</Text>
-            <StatusBadge status={row.last.status} />
+            <Text size="xs">{last.action}</Text>
+            <StatusBadge status={last.status} />
           </Group>
         ) : (
           '–'
@@ -230,7 +248,7 @@ function FleetRow({ row, selected, operator, onCheck }: { row: Row; selected: bo
       </td>
     </tr>
   );
-}
+});
 
 function FilterChips({ filter, names, onRemove }: { filter: FleetFilter; names: Map<string, string>; onRemove: (key: keyof FleetFilter) => void }) {
   const entries = (Object.entries(filter) as [keyof FleetFilter, string][]).filter(([, value]) => value);
