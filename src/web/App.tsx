@@ -1,17 +1,19 @@
 import { Alert, AppShell, Burger, Button, Center, Group, Loader, NavLink, Text, Title } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
-import { useEffect } from 'react';
+import { Suspense, lazy, useEffect } from 'react';
 import { startLive, stopLive, useStreamStatus } from './live.js';
 import { navigate, useLocation } from './router.js';
 import { can, signOut, useSession } from './session.js';
-import { AdminView } from './views/Admin.js';
 import { BatchDrawer } from './views/BatchDrawer.js';
-import { EmulatorView } from './views/Emulator.js';
 import { FleetView } from './views/Fleet.js';
-import { OperationsView } from './views/Operations.js';
 import { SignIn } from './views/SignIn.js';
-import { WallView } from './views/Wall.js';
-import { WorkstationsView } from './views/Workstations.js';
+
+// The fleet view is the home page and ships in the first bundle; the others load when opened.
+const AdminView = lazy(() => import('./views/Admin.js').then((module) => ({ default: module.AdminView })));
+const EmulatorView = lazy(() => import('./views/Emulator.js').then((module) => ({ default: module.EmulatorView })));
+const OperationsView = lazy(() => import('./views/Operations.js').then((module) => ({ default: module.OperationsView })));
+const WallView = lazy(() => import('./views/Wall.js').then((module) => ({ default: module.WallView })));
+const WorkstationsView = lazy(() => import('./views/Workstations.js').then((module) => ({ default: module.WorkstationsView })));
 
 const NAV = [
   { path: '/', label: 'Fleet', least: 'viewer' },
@@ -77,7 +79,9 @@ export function App() {
       </AppShell.Navbar>
       <AppShell.Main>
         <StreamBanner />
-        <Routes path={location.path} />
+        <Suspense fallback={<Loader aria-label="Loading the page" />}>
+          <Routes path={location.path} />
+        </Suspense>
         <BatchDrawer />
       </AppShell.Main>
     </AppShell>
