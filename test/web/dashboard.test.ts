@@ -39,7 +39,7 @@ describe('web dashboard (chromium)', () => {
     fleet = await startOpsFleet('sqlite', [
       { name: 'pc-a', seed: seed('alpha'), bootMs: 150 },
       { name: 'pc-b', seed: seed('bravo'), bootMs: 150 },
-    ], { retryMaxAttempts: 1, loginMaxPerUser: 4, loginMaxPerIp: 1000 });
+    ], { retryBaseDelayMs: 100, loginMaxPerUser: 4, loginMaxPerIp: 1000 });
     browser = await launchBrowser();
     page = await browser.context.newPage();
     await page.routeWebSocket(/\/api\/v1\/events/, (ws) => {
