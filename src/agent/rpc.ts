@@ -3,9 +3,9 @@
  * the host's mutation lock one at a time; reads (shell, screenshot, list2) and boot waits run
  * outside it. Every call answers with an `rpc.result`, whatever happens inside.
  */
-import { Type, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { CallOptions, LdConsole, List2Row, ModifySettings } from '../ldconsole/index.js';
+import { RPC_PARAMS } from '../protocol/index.js';
 import type { ObservedInstance, RpcCallMessage, RpcMethod, RpcMethods, RpcResultMessage, SettingsInput } from '../protocol/index.js';
 import { readApkPackageName } from '../apk/index.js';
 import type { Snapshot } from './inventory.js';
@@ -61,30 +61,7 @@ interface CallContext {
 type Handler<M extends RpcMethod> = (params: RpcMethods[M]['params'], context: CallContext) => Promise<RpcMethods[M]['result']>;
 type Handlers = { [M in RpcMethod]: Handler<M> };
 
-const Index = Type.Integer({ minimum: 0 });
-const Name = Type.String({ minLength: 1, maxLength: 256 });
-const PackageName = Type.String({ minLength: 1, maxLength: 256 });
-/** The driver validates each setting's value; here only the shape is checked. */
-const SettingsInputSchema = Type.Record(Type.String(), Type.Unknown());
-const BootTimeout = Type.Integer({ minimum: 1 });
-
-const PARAMS: { [M in RpcMethod]: TSchema } = {
-  create: Type.Object({ name: Name, settings: Type.Optional(SettingsInputSchema) }),
-  clone: Type.Object({ sourceIndex: Index, name: Name }),
-  rename: Type.Object({ index: Index, name: Name }),
-  modify: Type.Object({ index: Index, settings: SettingsInputSchema }),
-  remove: Type.Object({ index: Index }),
-  start: Type.Object({ index: Index, bootTimeoutMs: BootTimeout }),
-  stop: Type.Object({ index: Index }),
-  restart: Type.Object({ index: Index, bootTimeoutMs: BootTimeout }),
-  installApp: Type.Object({ index: Index, transferId: Type.Optional(Type.String({ minLength: 1 })), packageName: Type.Optional(PackageName) }),
-  uninstallApp: Type.Object({ index: Index, packageName: PackageName }),
-  launchApp: Type.Object({ index: Index, packageName: PackageName }),
-  killApp: Type.Object({ index: Index, packageName: PackageName }),
-  shell: Type.Object({ index: Index, command: Type.String({ minLength: 1, maxLength: 8_000 }) }),
-  screenshot: Type.Object({ index: Index }),
-  inventory: Type.Object({}),
-};
+const PARAMS = RPC_PARAMS;
 const PARAM_CHECKS = Object.fromEntries(Object.entries(PARAMS).map(([method, schema]) => [method, TypeCompiler.Compile(schema)]));
 
 const DEFAULT_REMEMBERED_RESULTS = 1_000;
@@ -236,6 +213,7 @@ export class RpcDispatcher {
         return { packageName };
       },
       shell: async ({ index, command }, context) => ({ output: await driver.shell({ index }, command, context.options) }),
+      listApps: async ({ index }, context) => ({ packages: [...(await this.installedPackages(index, context))].sort() }),
       screenshot: async ({ index }, context) => ({ pngBase64: (await driver.screenshot({ index }, context.options)).toString('base64') }),
       inventory: async () => ({ instances: [...(await this.options.inventory.resync()).values()] }),
     };

@@ -183,6 +183,56 @@ export type RpcCallMessage = Static<typeof RpcCallSchema>;
 export type FileChunkMessage = Static<typeof FileChunkSchema>;
 
 // ---------------------------------------------------------------------------------------------
+// Shapes a caller gives (the API validates them; the agent's driver checks its own bounds
+// again). The bounds are those of ldconsole-reference §3.4 and of the driver (src/ldconsole).
+// No value may start with "-": ldconsole would read it as an option.
+
+export const MEMORY_SIZES_MB = [256, 512, 768, 1024, 1536, 2048, 4096, 8192] as const;
+
+const autoOr = (pattern: string, what: string) => Type.String({ pattern: `^(auto|${pattern})$`, description: `"auto" or ${what}` });
+
+/** Settings as a caller gives them to create or modify: any non-empty subset, nothing else. */
+export const SettingsInputSchema = Type.Object(
+  {
+    cpu: Type.Optional(Type.Integer({ minimum: 1, maximum: 4 })),
+    memoryMb: Type.Optional(Type.Union(MEMORY_SIZES_MB.map((size) => Type.Literal(size)))),
+    resolution: Type.Optional(
+      Type.Object(
+        {
+          width: Type.Integer({ minimum: 100, maximum: 8192 }),
+          height: Type.Integer({ minimum: 100, maximum: 8192 }),
+          dpi: Type.Integer({ minimum: 60, maximum: 1000 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    manufacturer: Type.Optional(
+      Type.String({ pattern: '^[^-\\s,"][^\\s,"]{0,63}$', description: '1-64 characters without spaces, commas or quotes, not starting with "-"' }),
+    ),
+    model: Type.Optional(
+      Type.String({ pattern: '^[^-\\r\\n\\u0000",][^\\r\\n\\u0000",]{0,63}$', description: '1-64 characters without commas or quotes, not starting with "-"' }),
+    ),
+    phoneNumber: Type.Optional(Type.String({ pattern: '^\\+?[0-9]{1,20}$', description: 'up to 20 digits, optionally after +' })),
+    imei: Type.Optional(autoOr('[0-9]{15}', '15 digits')),
+    imsi: Type.Optional(autoOr('[0-9]{15}', '15 digits')),
+    simSerial: Type.Optional(autoOr('[0-9]{20}', '20 digits')),
+    androidId: Type.Optional(autoOr('[0-9a-fA-F]{16}', '16 hex characters')),
+    mac: Type.Optional(autoOr('[0-9a-fA-F]{12}', '12 hex characters without separators')),
+    autoRotate: Type.Optional(Type.Boolean()),
+    lockWindow: Type.Optional(Type.Boolean()),
+    root: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+/** Settings as a caller gives them: any subset; identity fields also accept `"auto"`. */
+export type SettingsInput = Static<typeof SettingsInputSchema>;
+
+/** An instance title: what `add --name` and `rename --title` accept safely (no commas: list2 is CSV; no leading "-"). */
+export const InstanceNameSchema = Type.String({ minLength: 1, maxLength: 64, pattern: '^[^-,\\r\\n\\u0000"][^,\\r\\n\\u0000"]*$' });
+export const PackageNameSchema = Type.String({ minLength: 1, maxLength: 256, pattern: '^[A-Za-z][A-Za-z0-9_]*(\\.[A-Za-z0-9_]+)+$' });
+export const ShellCommandSchema = Type.String({ minLength: 1, maxLength: 8000, pattern: '^[^\\u0000]*$' });
+
+// ---------------------------------------------------------------------------------------------
 // RPC methods: one ldconsole or adb action each. The agent runs state-changing calls one at a
 // time per host and reads in parallel; retries, batching and placement are the server's.
 
@@ -204,6 +254,8 @@ export interface RpcMethods {
   launchApp: { params: { index: number; packageName: string }; result: { packageName: string } };
   killApp: { params: { index: number; packageName: string }; result: { packageName: string } };
   shell: { params: { index: number; command: string }; result: { output: string } };
+  /** `adb shell pm list packages`: the installed package names. */
+  listApps: { params: { index: number }; result: { packages: string[] } };
   /** PNG bytes, base64. */
   screenshot: { params: { index: number }; result: { pngBase64: string } };
   /** A fresh full inventory (also sent as an `inventory` message). */
@@ -212,11 +264,36 @@ export interface RpcMethods {
 export type RpcMethod = keyof RpcMethods;
 export const RPC_METHODS: readonly RpcMethod[] = [
   'create', 'clone', 'rename', 'modify', 'remove', 'start', 'stop', 'restart',
-  'installApp', 'uninstallApp', 'launchApp', 'killApp', 'shell', 'screenshot', 'inventory',
+  'installApp', 'uninstallApp', 'launchApp', 'killApp', 'shell', 'listApps', 'screenshot', 'inventory',
 ];
 
-/** Settings as a caller gives them: any subset; identity fields also accept `"auto"`. */
-export type SettingsInput = Partial<Omit<Settings, 'resolution'>> & { resolution?: Settings['resolution'] };
+
+const RpcIndex = Type.Integer({ minimum: 0 });
+const RpcName = Type.String({ minLength: 1, maxLength: 256 });
+const RpcPackageName = Type.String({ minLength: 1, maxLength: 256 });
+const BootTimeout = Type.Integer({ minimum: 1 });
+/** At the agent only the shape: its driver checks each setting's value and reports the refusal. */
+const RpcSettings = Type.Record(Type.String(), Type.Unknown());
+
+/** The params of each RPC method, as the agent checks them before it runs a call. */
+export const RPC_PARAMS: { readonly [M in RpcMethod]: TSchema } = {
+  create: Type.Object({ name: RpcName, settings: Type.Optional(RpcSettings) }),
+  clone: Type.Object({ sourceIndex: RpcIndex, name: RpcName }),
+  rename: Type.Object({ index: RpcIndex, name: RpcName }),
+  modify: Type.Object({ index: RpcIndex, settings: RpcSettings }),
+  remove: Type.Object({ index: RpcIndex }),
+  start: Type.Object({ index: RpcIndex, bootTimeoutMs: BootTimeout }),
+  stop: Type.Object({ index: RpcIndex }),
+  restart: Type.Object({ index: RpcIndex, bootTimeoutMs: BootTimeout }),
+  installApp: Type.Object({ index: RpcIndex, transferId: Type.Optional(Type.String({ minLength: 1 })), packageName: Type.Optional(RpcPackageName) }),
+  uninstallApp: Type.Object({ index: RpcIndex, packageName: RpcPackageName }),
+  launchApp: Type.Object({ index: RpcIndex, packageName: RpcPackageName }),
+  killApp: Type.Object({ index: RpcIndex, packageName: RpcPackageName }),
+  shell: Type.Object({ index: RpcIndex, command: Type.String({ minLength: 1, maxLength: 8_000 }) }),
+  listApps: Type.Object({ index: RpcIndex }),
+  screenshot: Type.Object({ index: RpcIndex }),
+  inventory: Type.Object({}),
+};
 
 const agentMessageCheck = TypeCompiler.Compile(AgentMessageSchema);
 const serverMessageCheck = TypeCompiler.Compile(ServerMessageSchema);

@@ -19,6 +19,7 @@ import type {
   Batch,
   BatchInput,
   BatchQuery,
+  InstalledApp,
   CreateEmulatorInput,
   Operation,
   OperationQuery,
@@ -227,10 +228,11 @@ export class LdfleetClient {
     return this.request('DELETE', `/emulators/${encodeURIComponent(id)}`, { headers: keyHeader(options) });
   }
   emulatorAction(id: string, action: 'start' | 'stop' | 'restart', options: ActionOptions = {}): Promise<Operation> {
-    return this.request('POST', `/emulators/${encodeURIComponent(id)}/${action}`, { headers: keyHeader(options) });
+    return this.request('POST', `/emulators/${encodeURIComponent(id)}/${action}`, { ...graceBody(options), headers: keyHeader(options) });
   }
   installApp(id: string, packageName: string, options: ActionOptions = {}): Promise<Operation> {
-    return this.request('POST', `/emulators/${encodeURIComponent(id)}/apps`, { body: { packageName }, headers: keyHeader(options) });
+    const body = options.offlineGraceMs === undefined ? { packageName } : { packageName, offlineGraceMs: options.offlineGraceMs };
+    return this.request('POST', `/emulators/${encodeURIComponent(id)}/apps`, { body, headers: keyHeader(options) });
   }
   /** Uploads an APK (multipart, field `file`); the server sends it to the agent when the operation runs. */
   async uploadApp(id: string, apk: Uint8Array, fileName: string, options: ActionOptions = {}): Promise<Operation> {
@@ -243,10 +245,11 @@ export class LdfleetClient {
     const base = `/emulators/${encodeURIComponent(id)}/apps/${encodeURIComponent(packageName)}`;
     return action === 'uninstall'
       ? this.request('DELETE', base, { headers: keyHeader(options) })
-      : this.request('POST', `${base}/${action}`, { headers: keyHeader(options) });
+      : this.request('POST', `${base}/${action}`, { ...graceBody(options), headers: keyHeader(options) });
   }
   shell(id: string, command: string, options: ActionOptions = {}): Promise<Operation> {
-    return this.request('POST', `/emulators/${encodeURIComponent(id)}/shell`, { body: { command }, headers: keyHeader(options) });
+    const body = options.offlineGraceMs === undefined ? { command } : { command, offlineGraceMs: options.offlineGraceMs };
+    return this.request('POST', `/emulators/${encodeURIComponent(id)}/shell`, { body, headers: keyHeader(options) });
   }
   /** The screen as PNG bytes. */
   async screenshot(id: string): Promise<Uint8Array> {
@@ -256,20 +259,20 @@ export class LdfleetClient {
   createBatch(input: BatchInput, options: ActionOptions = {}): Promise<Batch> {
     return this.request('POST', '/batches', { body: input, headers: keyHeader(options) });
   }
+  /** The installed packages, asked of the agent now (409 when stopped, 503 when its agent is offline). */
+  listApps(id: string): Promise<{ items: InstalledApp[] }> {
+    return this.request('GET', `/emulators/${encodeURIComponent(id)}/apps`);
+  }
   listBatches(query: BatchQuery = {}): Promise<Page<Batch>> {
     return this.request('GET', '/batches', { query: { ...query } });
   }
-  /** Cancels the batch's queued children and asks running ones to stop. */
+  /** Cancels the rest: queued children are cancelled, running ones asked to stop. */
   cancelBatch(id: string): Promise<Batch> {
     return this.request('POST', `/batches/${encodeURIComponent(id)}/cancel`);
   }
-  /** Re-queues the batch's failed children only. */
+  /** Queues the batch's failed children again. */
   retryBatch(id: string): Promise<Batch> {
     return this.request('POST', `/batches/${encodeURIComponent(id)}/retry`);
-  }
-  /** The apps installed on a running emulator, asked of its agent now. */
-  listApps(id: string): Promise<{ items: { packageName: string }[] }> {
-    return this.request('GET', `/emulators/${encodeURIComponent(id)}/apps`);
   }
   getBatch(id: string, page: PageParams = {}): Promise<Batch> {
     return this.request('GET', `/batches/${encodeURIComponent(id)}`, { query: { ...page } });
@@ -350,4 +353,9 @@ function isErrorBody(value: unknown): value is ErrorBody {
 
 function keyHeader(options: ActionOptions): Record<string, string> {
   return options.idempotencyKey === undefined ? {} : { 'idempotency-key': options.idempotencyKey };
+}
+
+/** The body of an action without parameters: only the offline grace, when one is given. */
+function graceBody(options: ActionOptions): { body?: { offlineGraceMs: number } } {
+  return options.offlineGraceMs === undefined ? {} : { body: { offlineGraceMs: options.offlineGraceMs } };
 }

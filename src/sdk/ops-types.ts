@@ -1,65 +1,62 @@
 /** Shapes of the operation engine's routes (operations, batches, emulator actions). */
 
-import type { ActionError, ErrorCategory } from '../protocol/index.js';
-import type { Batch, BatchCounts, Operation, OperationStatus } from '../server/ops/index.js';
+import type { ActionError, ErrorCategory, SettingsInput } from '../protocol/index.js';
+import type { Batch, BatchCounts, BatchStatus, Operation, OperationStatus, Waiting, WaitingReason } from '../server/ops/index.js';
 
 // Type-only: the SDK loads no server code, but its shapes are the server's own.
-export type { ActionError, Batch, BatchCounts, Operation, OperationStatus };
+export type { ActionError, Batch, BatchCounts, BatchStatus, Operation, OperationStatus, SettingsInput, Waiting, WaitingReason };
 export type ActionErrorCategory = ErrorCategory;
-
-/** Settings as `modify` takes them; identity fields also accept `"auto"`. */
-export interface SettingsInput {
-  cpu?: 1 | 2 | 3 | 4;
-  memoryMb?: 256 | 512 | 768 | 1024 | 1536 | 2048 | 4096 | 8192;
-  resolution?: { width: number; height: number; dpi: number };
-  manufacturer?: string;
-  model?: string;
-  phoneNumber?: string;
-  imei?: string;
-  imsi?: string;
-  simSerial?: string;
-  androidId?: string;
-  mac?: string;
-  autoRotate?: boolean;
-  lockWindow?: boolean;
-  root?: boolean;
-}
 
 export interface CreateEmulatorInput {
   name: string;
   count?: number;
   settings?: SettingsInput;
   cloneFrom?: string;
+  /** A workstation id or name. */
   workstationId?: string;
+  offlineGraceMs?: number;
 }
 
+/** `filter.workstation` is a workstation id or name. */
 export type BatchTarget = { ids: string[] } | { filter: { workstation?: string; state?: 'stopped' | 'starting' | 'running'; q?: string } };
 
 export interface BatchInput {
   action: string;
   target: BatchTarget;
   params?: Record<string, unknown>;
-}
-
-export interface BatchQuery {
-  limit?: number;
-  cursor?: string;
-  status?: 'queued' | 'running' | 'succeeded' | 'partial' | 'failed' | 'cancelled';
-  action?: string;
-  order?: 'asc' | 'desc';
+  offlineGraceMs?: number;
 }
 
 export interface OperationQuery {
   limit?: number;
   cursor?: string;
+  /** Newest first (`desc`) unless asked otherwise. */
+  order?: 'asc' | 'desc';
   status?: OperationStatus;
   batch?: string;
   emulator?: string;
+  /** A workstation id or name. */
   workstation?: string;
   action?: string;
+}
+
+export interface BatchQuery {
+  limit?: number;
+  cursor?: string;
+  /** Newest first (`desc`) unless asked otherwise. */
+  order?: 'asc' | 'desc';
+  status?: BatchStatus;
+  action?: string;
+}
+
+/** One installed package of an emulator. */
+export interface InstalledApp {
+  packageName: string;
 }
 
 /** Options of every action: a key makes a repeated request return the first one's reply. */
 export interface ActionOptions {
   idempotencyKey?: string;
+  /** How long the operation may wait for its offline workstation before it fails (server default otherwise). */
+  offlineGraceMs?: number;
 }

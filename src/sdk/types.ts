@@ -28,7 +28,10 @@ export interface Workstation extends ServerWorkstation {
 export interface AuditQuery extends PageParams {
   actor?: string;
   action?: string;
+  /** A target's id or name. */
   target?: string;
+  /** `user`, `api_token`, `workstation`, `emulator`, `batch`… */
+  targetType?: string;
   outcome?: AuditEntry['outcome'];
   since?: string;
   until?: string;

@@ -1,6 +1,7 @@
 import { loadOrCreateSecrets } from './config/index.js';
 import type { Config } from './config/index.js';
 import { openStore } from './store/index.js';
+import { migrations } from './migrations.js';
 import type { Store, NamedMigration } from './store/index.js';
 import { AuditLog, AuthService, authUnit, installAuditHook, installAuthGuard, API_PREFIX } from './auth/index.js';
 import type { RegisteredRoute } from './auth/index.js';
@@ -12,16 +13,17 @@ import { Fleet, emulatorsUnit } from './fleet/index.js';
 import { Gateway, agentGatewayUnit } from './gateway/index.js';
 import type { GatewayOptions } from './gateway/index.js';
 import { createOperations, engineOptionsFromConfig } from './ops/index.js';
-import type { EngineOptions, Operations } from './ops/index.js';
-import { buildApp, registerOperationalRoutes } from './http/app.js';
+import type { Clock, EngineOptions, Operations } from './ops/index.js';
+import { buildApp, closeUndeclaredQueries, registerOperationalRoutes } from './http/app.js';
 import { installMetrics } from './http/metrics.js';
 import type { App } from './http/type-provider.js';
-import type { ServerContext, ServerUnit } from './http/context.js';
+import type { ServerUnit } from './http/index.js';
+import type { ServerContext } from './context.js';
 import { registerDashboard } from './web/index.js';
 
 export interface ServerOptions {
   /** Units added after the core ones (auth, workstations); their routes live under /api/v1. */
-  readonly units?: readonly ServerUnit[];
+  readonly units?: readonly ServerUnit<ServerContext>[];
   /** Migrations to apply instead of the built-in list (tests of migrations). */
   readonly migrations?: readonly NamedMigration[];
   /** Where the JSON log lines go; stdout by default. */
@@ -34,6 +36,8 @@ export interface ServerOptions {
   readonly events?: Omit<EventsRouteOptions, 'bus' | 'authenticate'>;
   /** Operation engine tuning beyond the configuration (sweep interval, retry delays); tests shorten them. */
   readonly operations?: Partial<EngineOptions>;
+  /** The operation engine's clock; tests move it instead of sleeping. */
+  readonly clock?: Clock;
   /** The built web dashboard served at `/` (default `dist/web` of the package). */
   readonly webDir?: string;
 }
@@ -56,7 +60,7 @@ export interface Server extends ServerContext {
  */
 export async function createServer(config: Config, options: ServerOptions = {}): Promise<Server> {
   const secrets = loadOrCreateSecrets(config.dataDir, { jwtSecret: config.jwtSecret });
-  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, migrations: options.migrations });
+  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, migrations: options.migrations ?? migrations });
   try {
     return await assemble(config, store, secrets.jwtSecret, options);
   } catch (error) {
@@ -82,6 +86,7 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
   await fleet.resetStatusesAtStartup();
   const gateway = new Gateway({ ...options.gateway, sink: fleet, logger: app.log });
   const routes: RegisteredRoute[] = [];
+  closeUndeclaredQueries(app, API_PREFIX);
   installAuthGuard(app, auth, routes);
   installAuditHook(app, audit);
   const registry = installMetrics(app);
@@ -93,6 +98,8 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
     registry,
     options: engineOptionsFromConfig(config, options.operations),
     uploadMaxBytes: config.uploadMaxBytes,
+    logger: app.log.child({ unit: 'ops' }),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   const workstations = new Workstations(store, async (ids) => {
     const inventory = await fleet.workstationExtras(ids);
@@ -114,7 +121,16 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
     agentGatewayUnit({
       gateway,
       verifyEnrollmentToken: (token) => workstations.verifyEnrollmentToken(token),
-      audit: (record) => audit.record({ ...record, actorId: null, actorName: null }),
+      audit: ({ target, action, ip, statusCode, requestId }) =>
+        audit.record({
+          action,
+          ip,
+          statusCode,
+          requestId,
+          target: target === null ? null : { type: 'workstation', id: target, name: null },
+          actorId: null,
+          actorName: null,
+        }),
     }),
     operations.unit,
     ...(options.units ?? []),

@@ -1,4 +1,5 @@
 import { parseOptions } from './args.js';
+import { apkCommand } from './apk-command.js';
 import { appendCall } from './calllog.js';
 import { runCommand, targetIndex } from './commands.js';
 import type { CommandContext } from './context.js';
@@ -30,6 +31,11 @@ function replacementResult(plan: FaultPlan): CommandResult | undefined {
 }
 
 async function main(): Promise<void> {
+  // A tool for users, not an ldconsole command: it touches no simulator home.
+  if (process.argv[2] === 'apk') {
+    process.exitCode = apkCommand(process.argv.slice(3));
+    return;
+  }
   const start = Date.now();
   const paths = new SimPaths(resolveHome());
   const store = new SimStore(paths, settingsFromEnv());

@@ -113,7 +113,7 @@ export async function startOpsFleet(
       await Promise.all(workstations.map((workstation) => workstation.agent.stop()));
       await t.close();
       // A boot probe the agent started may still be writing into its home for a moment.
-      for (const dir of homes) rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+      for (const dir of homes) rmSync(dir, { recursive: true, force: true, maxRetries: 50, retryDelay: 100 });
     },
   };
 }

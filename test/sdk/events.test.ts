@@ -32,7 +32,10 @@ describe('sdk events', () => {
       topics: ['workstation.metrics'],
       WebSocket: Socket,
       initialDelayMs: 10,
-      onEvent: (event) => seen.push(event),
+      // The agent's own metrics share the topic; only the ones this test publishes count.
+      onEvent: (event) => {
+        if (event.type === 'workstation.metrics' && event.data.workstationId.startsWith('w-')) seen.push(event);
+      },
       onStatus: (status) => statuses.push(status),
       onResync: () => (resyncs += 1),
     });

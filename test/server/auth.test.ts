@@ -117,7 +117,7 @@ describeStores('auth', (kind) => {
     expect(logins.items.length).toBeGreaterThan(0);
     expect(logins.items[0]).toMatchObject({ actorName: 'admin', statusCode: 401, ip: '127.0.0.1' });
     const deletes = await t.admin.listAudit({ target: created.workstation.id });
-    expect(deletes.items.map((e) => e.action)).toEqual(['DELETE /api/v1/workstations/:id']);
+    expect(deletes.items.map((e) => e.action)).toEqual(['DELETE /api/v1/workstations/:id', 'POST /api/v1/workstations']);
     expect(deletes.items[0]).toMatchObject({ actorName: 'admin', outcome: 'success', statusCode: 204 });
     const page = await t.admin.listAudit({ limit: 2 });
     expect(page.items).toHaveLength(2);

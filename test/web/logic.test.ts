@@ -15,7 +15,7 @@ function emulator(id: string, changes: Partial<Emulator> = {}): Emulator {
 }
 
 function operation(id: string, changes: Partial<Operation> = {}): Operation {
-  return { id, action: 'start', status: 'queued', workstationId: 'w1', params: {}, attempts: 0, createdBy: 'admin', createdAt: '2026-01-01T00:00:00Z', ...changes };
+  return { id, action: 'start', status: 'queued', workstationId: 'w1', params: {}, attempts: 0, createdBy: 'admin', createdAt: '2026-01-01T00:00:00Z', waiting: null, ...changes };
 }
 
 describe('fleet filter', () => {

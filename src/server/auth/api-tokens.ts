@@ -68,10 +68,11 @@ export class ApiTokens {
   }
 
   /** Revokes one of the caller's tokens; admins may revoke anyone's. */
-  async revoke(caller: Principal, id: string): Promise<void> {
+  async revoke(caller: Principal, id: string): Promise<{ id: string; name: string }> {
     let query = this.store.db.deleteFrom('api_tokens').where('id', '=', id);
     if (caller.role !== 'admin') query = query.where('user_id', '=', caller.userId);
-    const result = await query.executeTakeFirst();
-    if (Number(result.numDeletedRows) === 0) throw notFound('token');
+    const revoked = await query.returning(['id', 'name']).executeTakeFirst();
+    if (!revoked) throw notFound('token');
+    return revoked;
   }
 }

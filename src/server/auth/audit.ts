@@ -3,18 +3,39 @@ import { newId, nowIso, paginate } from '../store/index.js';
 
 export type AuditOutcome = 'success' | 'failure' | 'denied';
 
+/** What a request acted on: `{type: 'user', id, name: 'alice'}`. */
+export interface AuditTarget {
+  type: string;
+  id: string | null;
+  name: string | null;
+}
+
+/**
+ * The fields a request changed, each with its value before (when known) and after:
+ * `{role: {from: 'viewer', to: 'admin'}}`. Secrets are kept as `[redacted]`.
+ */
+export type AuditChanges = Record<string, { from?: unknown; to?: unknown }>;
+
+/** What a route handler tells the audit log about its request (see `request.audit`). */
+export interface AuditDetail {
+  target?: AuditTarget | null;
+  changes?: AuditChanges | null;
+}
+
 export interface AuditRecord {
   actorId: string | null;
   actorName: string | null;
   /** What was attempted: `auth.login`, or `POST /api/v1/workstations` for generic requests. */
   action: string;
-  target: string | null;
+  target: AuditTarget | null;
+  changes?: AuditChanges | null;
   ip: string;
   statusCode: number;
   requestId: string;
 }
 
 export interface AuditEntry extends AuditRecord {
+  changes: AuditChanges | null;
   id: string;
   at: string;
   outcome: AuditOutcome;
@@ -23,10 +44,67 @@ export interface AuditEntry extends AuditRecord {
 export interface AuditFilter {
   actor?: string | undefined;
   action?: string | undefined;
+  /** A target's id or name. */
   target?: string | undefined;
+  targetType?: string | undefined;
   outcome?: AuditOutcome | undefined;
   since?: string | undefined;
   until?: string | undefined;
+}
+
+export const REDACTED = '[redacted]';
+const SECRET_FIELD = /password|secret|token|credential|apikey/i;
+/** A value past this many characters of JSON is recorded by size only (a 1,000-id batch target). */
+const MAX_VALUE_CHARS = 500;
+
+function recordable(field: string, value: unknown): unknown {
+  if (value === undefined) return undefined;
+  if (SECRET_FIELD.test(field)) return REDACTED;
+  if (value !== null && typeof value === 'object') {
+    if (Array.isArray(value)) {
+      const text = JSON.stringify(value);
+      return text.length > MAX_VALUE_CHARS ? `[${value.length} items]` : value;
+    }
+    const entries = Object.entries(value as Record<string, unknown>).map(([key, sub]) => [key, recordable(key, sub)] as const);
+    const copy = Object.fromEntries(entries);
+    return JSON.stringify(copy).length > MAX_VALUE_CHARS ? `[${entries.length} fields]` : copy;
+  }
+  return typeof value === 'string' && value.length > MAX_VALUE_CHARS ? `[${value.length} characters]` : value;
+}
+
+/** Changes with secrets (by field name, at any depth) replaced by `[redacted]` and large values by their size. */
+export function redactChanges(changes: AuditChanges): AuditChanges {
+  const result: AuditChanges = {};
+  for (const [field, change] of Object.entries(changes)) {
+    const entry: { from?: unknown; to?: unknown } = {};
+    if ('from' in change) entry.from = recordable(field, change.from);
+    if ('to' in change) entry.to = recordable(field, change.to);
+    result[field] = entry;
+  }
+  return result;
+}
+
+/** The fields of a request body as changes with no known "before": `{name: {to: 'ws-1'}}`. */
+export function changesOf(body: unknown): AuditChanges | null {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return null;
+  const entries = Object.entries(body as Record<string, unknown>).filter(([, value]) => value !== undefined);
+  return entries.length === 0 ? null : Object.fromEntries(entries.map(([field, to]) => [field, { to }]));
+}
+
+/**
+ * The requested fields whose value differs between `before` and `after`, with both values;
+ * secrets (which cannot be compared) whenever the request set them.
+ */
+export function changesBetween(before: object, after: object, requested: object): AuditChanges {
+  const was = before as Record<string, unknown>;
+  const is = after as Record<string, unknown>;
+  const changes: AuditChanges = {};
+  for (const [field, value] of Object.entries(requested)) {
+    if (value === undefined) continue;
+    if (SECRET_FIELD.test(field)) changes[field] = { to: REDACTED };
+    else if (JSON.stringify(was[field]) !== JSON.stringify(is[field])) changes[field] = { from: was[field], to: is[field] };
+  }
+  return changes;
 }
 
 /** Denied (401/403/429) is kept apart from failure so that probing stands out. */
@@ -49,7 +127,10 @@ export class AuditLog {
         actor_id: record.actorId,
         actor_name: record.actorName,
         action: record.action.slice(0, 200),
-        target: record.target?.slice(0, 200) ?? null,
+        target: record.target?.id?.slice(0, 200) ?? null,
+        target_type: record.target?.type.slice(0, 100) ?? null,
+        target_name: record.target?.name?.slice(0, 200) ?? null,
+        changes: record.changes && Object.keys(record.changes).length > 0 ? JSON.stringify(redactChanges(record.changes)) : null,
         ip: record.ip,
         outcome: outcomeOf(record.statusCode),
         status_code: record.statusCode,
@@ -63,7 +144,9 @@ export class AuditLog {
     let query = this.store.db.selectFrom('audit_log').selectAll();
     if (filter.actor !== undefined) query = query.where('actor_name', '=', filter.actor);
     if (filter.action !== undefined) query = query.where('action', '=', filter.action);
-    if (filter.target !== undefined) query = query.where('target', '=', filter.target);
+    const target = filter.target;
+    if (target !== undefined) query = query.where((eb) => eb.or([eb('target', '=', target), eb('target_name', '=', target)]));
+    if (filter.targetType !== undefined) query = query.where('target_type', '=', filter.targetType);
     if (filter.outcome !== undefined) query = query.where('outcome', '=', filter.outcome);
     if (filter.since !== undefined) query = query.where('at', '>=', new Date(filter.since).toISOString());
     if (filter.until !== undefined) query = query.where('at', '<', new Date(filter.until).toISOString());
@@ -79,7 +162,8 @@ function toEntry(row: AuditLogTable): AuditEntry {
     actorId: row.actor_id,
     actorName: row.actor_name,
     action: row.action,
-    target: row.target,
+    target: row.target_type === null && row.target === null ? null : { type: row.target_type ?? 'unknown', id: row.target, name: row.target_name },
+    changes: row.changes === null ? null : (JSON.parse(row.changes) as AuditChanges),
     ip: row.ip,
     outcome: row.outcome as AuditOutcome,
     statusCode: Number(row.status_code),

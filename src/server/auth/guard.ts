@@ -4,7 +4,8 @@ import { hasRole, isRole } from './roles.js';
 import type { RouteAuth } from './roles.js';
 import type { Principal } from './principal.js';
 import type { AuthService } from './service.js';
-import type { AuditLog } from './audit.js';
+import { changesOf } from './audit.js';
+import type { AuditDetail, AuditLog, AuditTarget } from './audit.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -16,6 +17,13 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated caller; null on public routes and before authentication. */
     principal: Principal | null;
+    /**
+     * Tells the audit entry of this request what it acted on and what it changed:
+     * `request.audit({ target: { type: 'user', id, name }, changes: { role: { from, to } } })`.
+     * Later calls add to earlier ones. Without it the entry names the `:id` of the path (or the
+     * `id` of the created resource in the reply) and the body's fields as changes.
+     */
+    audit(detail: AuditDetail): void;
   }
 }
 
@@ -72,20 +80,51 @@ async function authenticate(request: FastifyRequest, auth: AuthService): Promise
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-/** Writes an audit entry for every mutating request that reached a route, whatever its outcome. */
+/** `/api/v1/batches/:id/cancel` → `batch`; `/api/v1/users` → `user`. */
+export function targetTypeOf(url: string): string {
+  const resource = url.slice(API_PREFIX.length).split('/').find((segment) => segment !== '') ?? 'api';
+  if (/(?:ch|sh|x|ss)es$/.test(resource)) return resource.slice(0, -2);
+  return resource.endsWith('s') ? resource.slice(0, -1) : resource;
+}
+
+/** What the entry names when the route said nothing: the path's `:id`, else the created resource. */
+function defaultTarget(url: string, params: unknown, created: { id?: unknown; name?: unknown } | undefined): AuditTarget | null {
+  const id = (params as { id?: unknown } | undefined)?.id;
+  if (typeof id === 'string') return { type: targetTypeOf(url), id, name: null };
+  if (created && typeof created.id === 'string') {
+    return { type: targetTypeOf(url), id: created.id, name: typeof created.name === 'string' ? created.name : null };
+  }
+  return null;
+}
+
+/**
+ * Writes an audit entry for every mutating request that reached a route, whatever its outcome,
+ * with what the route told `request.audit` (target, changes; secrets redacted when stored).
+ */
 export function installAuditHook(app: FastifyInstance, audit: AuditLog): void {
+  const details = new WeakMap<FastifyRequest, AuditDetail>();
+  const created = new WeakMap<FastifyRequest, { id?: unknown; name?: unknown }>();
+  app.decorateRequest('audit', function (this: FastifyRequest, detail: AuditDetail) {
+    details.set(this, { ...details.get(this), ...detail });
+  });
+  app.addHook('preSerialization', async (request, reply, payload) => {
+    if (MUTATING.has(request.method) && reply.statusCode < 300 && payload !== null && typeof payload === 'object') {
+      created.set(request, payload);
+    }
+    return payload;
+  });
   app.addHook('onResponse', async (request, reply) => {
     const config = request.routeOptions.config;
     const url = request.routeOptions.url;
     if (!MUTATING.has(request.method) || url === undefined || config.audit === false) return;
-    const params = request.params as Record<string, unknown> | undefined;
-    const target = typeof params?.id === 'string' ? params.id : null;
+    const detail = details.get(request) ?? {};
     try {
       await audit.record({
         actorId: request.principal?.userId ?? null,
         actorName: request.principal?.username ?? null,
         action: `${request.method} ${url}`,
-        target,
+        target: detail.target !== undefined ? detail.target : defaultTarget(url, request.params, created.get(request)),
+        changes: detail.changes !== undefined ? detail.changes : changesOf(request.body),
         ip: request.ip,
         statusCode: reply.statusCode,
         requestId: request.id,

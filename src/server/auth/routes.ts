@@ -2,11 +2,22 @@ import { Type } from '@sinclair/typebox';
 import { HttpError, unauthorized } from '../http/errors.js';
 import { IdParams, PageOf, PageQuery, Text, errorResponses } from '../http/schemas.js';
 import type { App } from '../http/type-provider.js';
-import type { ServerContext, ServerUnit } from '../http/context.js';
+import type { ServerUnit } from '../http/index.js';
+import type { Config } from '../config/index.js';
+import type { AuditLog } from './audit.js';
+import type { AuthService } from './service.js';
+
+/** What the auth routes need from the server's assembly. */
+interface AuthRouteContext {
+  readonly auth: AuthService;
+  readonly audit: AuditLog;
+  readonly config: Config;
+}
 import { MIN_PASSWORD_LENGTH } from './passwords.js';
 import { WindowCounter } from './rate-limit.js';
 import { ROLES } from './roles.js';
 import type { Principal } from './principal.js';
+import { changesBetween, changesOf, REDACTED } from './audit.js';
 
 const RoleSchema = Type.Union(ROLES.map((role) => Type.Literal(role)));
 const Password = Type.String({ minLength: MIN_PASSWORD_LENGTH, maxLength: 1024, pattern: '^[^\\u0000]*$' });
@@ -43,7 +54,14 @@ const AuditEntrySchema = Type.Object({
   actorId: Type.Union([Type.String(), Type.Null()]),
   actorName: Type.Union([Type.String(), Type.Null()]),
   action: Type.String(),
-  target: Type.Union([Type.String(), Type.Null()]),
+  target: Type.Union([
+    Type.Object({ type: Type.String(), id: Type.Union([Type.String(), Type.Null()]), name: Type.Union([Type.String(), Type.Null()]) }),
+    Type.Null(),
+  ]),
+  changes: Type.Union([
+    Type.Record(Type.String(), Type.Object({ from: Type.Optional(Type.Unknown()), to: Type.Optional(Type.Unknown()) })),
+    Type.Null(),
+  ]),
   ip: Type.String(),
   outcome: Type.Union([Type.Literal('success'), Type.Literal('failure'), Type.Literal('denied')]),
   statusCode: Type.Integer(),
@@ -56,7 +74,7 @@ function caller(principal: Principal | null): Principal {
   return principal;
 }
 
-function authRoutes(api: App, { auth, audit, config }: ServerContext): void {
+function authRoutes(api: App, { auth, audit, config }: AuthRouteContext): void {
   const windowMs = config.loginWindowSeconds * 1000;
   const perIp = new WindowCounter(config.loginMaxPerIp, windowMs);
   const perUser = new WindowCounter(config.loginMaxPerUser, windowMs);
@@ -75,7 +93,15 @@ function authRoutes(api: App, { auth, audit, config }: ServerContext): void {
     async (request) => {
       const { username, password } = request.body;
       const record = (statusCode: number, actorId: string | null) =>
-        audit.record({ actorId, actorName: username, action: 'auth.login', target: null, ip: request.ip, statusCode, requestId: request.id });
+        audit.record({
+          actorId,
+          actorName: username,
+          action: 'auth.login',
+          target: { type: 'user', id: actorId, name: username },
+          ip: request.ip,
+          statusCode,
+          requestId: request.id,
+        });
       // Both counters advance on every attempt, so one name can't be guessed at from many IPs, nor many names from one.
       const wait = Math.max(perIp.hit(request.ip), perUser.hit(username.toLowerCase()));
       if (wait > 0) {
@@ -104,6 +130,7 @@ function authRoutes(api: App, { auth, audit, config }: ServerContext): void {
       const pair = await auth.refresh(request.body.refreshToken);
       if (!pair) throw unauthorized('the refresh token is invalid, expired, used or revoked');
       request.principal = { userId: pair.user.id, username: pair.user.username, role: pair.user.role, via: 'access' };
+      request.audit({ target: { type: 'user', id: pair.user.id, name: pair.user.username }, changes: null });
       return pair;
     },
   );
@@ -120,7 +147,10 @@ function authRoutes(api: App, { auth, audit, config }: ServerContext): void {
       },
     },
     async (request, reply) => {
-      await auth.logout(caller(request.principal), request.body?.refreshToken);
+      const principal = caller(request.principal);
+      const scope = request.body?.refreshToken === undefined ? 'every session' : 'one session';
+      request.audit({ target: { type: 'user', id: principal.userId, name: principal.username }, changes: { sessions: { to: `${scope} revoked` } } });
+      await auth.logout(principal, request.body?.refreshToken);
       return reply.status(204).send(null);
     },
   );
@@ -142,7 +172,7 @@ function authRoutes(api: App, { auth, audit, config }: ServerContext): void {
   );
 }
 
-function userRoutes(api: App, { auth }: ServerContext): void {
+function userRoutes(api: App, { auth }: AuthRouteContext): void {
   const tags = ['users'];
   api.get(
     '/users',
@@ -162,7 +192,12 @@ function userRoutes(api: App, { auth }: ServerContext): void {
         response: { 201: UserSchema, ...errorResponses(400, 401, 403, 409) },
       },
     },
-    async (request, reply) => reply.status(201).send(await auth.users.create(request.body)),
+    async (request, reply) => {
+      request.audit({ target: { type: 'user', id: null, name: request.body.username } });
+      const user = await auth.users.create(request.body);
+      request.audit({ target: { type: 'user', id: user.id, name: user.username } });
+      return reply.status(201).send(user);
+    },
   );
   api.get(
     '/users/:id',
@@ -186,7 +221,13 @@ function userRoutes(api: App, { auth }: ServerContext): void {
         response: { 200: UserSchema, ...errorResponses(400, 401, 403, 404, 409) },
       },
     },
-    async (request) => auth.users.update(request.params.id, request.body),
+    async (request) => {
+      const before = await auth.users.get(request.params.id);
+      request.audit({ target: { type: 'user', id: before.id, name: before.username } });
+      const after = await auth.users.update(request.params.id, request.body);
+      request.audit({ changes: changesBetween(before, after, request.body) });
+      return after;
+    },
   );
   api.delete(
     '/users/:id',
@@ -195,13 +236,15 @@ function userRoutes(api: App, { auth }: ServerContext): void {
       schema: { tags, params: IdParams, response: { 204: Type.Null(), ...errorResponses(401, 403, 404, 409) } },
     },
     async (request, reply) => {
+      const user = await auth.users.get(request.params.id);
+      request.audit({ target: { type: 'user', id: user.id, name: user.username }, changes: null });
       await auth.users.delete(request.params.id);
       return reply.status(204).send(null);
     },
   );
 }
 
-function tokenRoutes(api: App, { auth }: ServerContext): void {
+function tokenRoutes(api: App, { auth }: AuthRouteContext): void {
   const tags = ['tokens'];
   api.get(
     '/tokens',
@@ -226,7 +269,14 @@ function tokenRoutes(api: App, { auth }: ServerContext): void {
         response: { 201: Type.Composite([ApiTokenSchema, Type.Object({ token: Type.String() })]), ...errorResponses(400, 401, 403) },
       },
     },
-    async (request, reply) => reply.status(201).send(await auth.apiTokens.create(caller(request.principal), request.body)),
+    async (request, reply) => {
+      const token = await auth.apiTokens.create(caller(request.principal), request.body);
+      request.audit({
+        target: { type: 'api_token', id: token.id, name: token.name },
+        changes: { ...changesOf({ name: token.name, role: token.role, expiresAt: token.expiresAt }), token: { to: REDACTED } },
+      });
+      return reply.status(201).send(token);
+    },
   );
   api.delete(
     '/tokens/:id',
@@ -235,13 +285,15 @@ function tokenRoutes(api: App, { auth }: ServerContext): void {
       schema: { tags, params: IdParams, response: { 204: Type.Null(), ...errorResponses(401, 404) } },
     },
     async (request, reply) => {
-      await auth.apiTokens.revoke(caller(request.principal), request.params.id);
+      request.audit({ target: { type: 'api_token', id: request.params.id, name: null }, changes: null });
+      const revoked = await auth.apiTokens.revoke(caller(request.principal), request.params.id);
+      request.audit({ target: { type: 'api_token', id: revoked.id, name: revoked.name } });
       return reply.status(204).send(null);
     },
   );
 }
 
-function auditRoutes(api: App, { audit }: ServerContext): void {
+function auditRoutes(api: App, { audit }: AuthRouteContext): void {
   api.get(
     '/audit',
     {
@@ -253,7 +305,8 @@ function auditRoutes(api: App, { audit }: ServerContext): void {
           ...PageQuery,
           actor: Type.Optional(Type.String({ maxLength: 256 })),
           action: Type.Optional(Type.String({ maxLength: 256 })),
-          target: Type.Optional(Type.String({ maxLength: 256 })),
+          target: Type.Optional(Type.String({ maxLength: 256, description: "the target's id or name" })),
+          targetType: Type.Optional(Type.String({ maxLength: 100, description: 'user, api_token, workstation, emulator, batch…' })),
           outcome: Type.Optional(Type.Union([Type.Literal('success'), Type.Literal('failure'), Type.Literal('denied')])),
           since: Type.Optional(Type.String({ format: 'date-time' })),
           until: Type.Optional(Type.String({ format: 'date-time' })),
@@ -269,7 +322,7 @@ function auditRoutes(api: App, { audit }: ServerContext): void {
 }
 
 /** Login, sessions, users, API tokens and the audit log. */
-export const authUnit: ServerUnit = {
+export const authUnit: ServerUnit<AuthRouteContext> = {
   name: 'auth',
   routes(api, context) {
     authRoutes(api, context);

@@ -45,6 +45,7 @@ export const ConfigSchema = Type.Object(
     retryBaseDelayMs: Type.Integer({ minimum: 0, maximum: 600_000, default: 1000, description: 'ms, first retry backoff (doubles, with jitter)' }),
     breakerFailures: Type.Integer({ minimum: 1, maximum: 1000, default: 5, description: 'consecutive transport/timeout failures that open a workstation breaker' }),
     breakerHalfOpenMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 60_000, description: 'ms an open breaker waits before probing' }),
+    offlineGraceMs: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 120_000, description: 'ms a queued operation waits for its offline workstation before it fails (transport/workstation_offline)' }),
   },
   { additionalProperties: false },
 );
@@ -78,4 +79,5 @@ export const ENV_NAMES: Readonly<Record<ConfigKey, string>> = {
   retryBaseDelayMs: 'LDFLEET_RETRY_BASE_DELAY_MS',
   breakerFailures: 'LDFLEET_BREAKER_FAILURES',
   breakerHalfOpenMs: 'LDFLEET_BREAKER_HALF_OPEN_MS',
+  offlineGraceMs: 'LDFLEET_OFFLINE_GRACE_MS',
 };

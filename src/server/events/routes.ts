@@ -3,6 +3,7 @@
  * frame `{type, at, data}`. A client that cannot keep up is dropped instead of being buffered
  * without bound: one slow dashboard must not slow the server or the other clients.
  */
+import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '@fastify/websocket';
 import type { WebSocket } from 'ws';
@@ -80,6 +81,10 @@ export function registerEventsRoute(app: App, options: EventsRouteOptions): void
       schema: {
         tags: ['events'],
         summary: 'WebSocket: live events as JSON frames {type, at, data}; ?topics=emulator.*,workstation.online',
+        querystring: Type.Object({
+          token: Type.Optional(Type.String({ maxLength: 4096, description: 'an access or API token, for clients that cannot send Authorization' })),
+          topics: Type.Optional(Type.String({ maxLength: 2000, description: 'comma-separated event types; emulator.* takes a family, * everything; none means everything' })),
+        }),
       },
       // Authenticated here rather than by the core's header check, since browsers send `?token=`.
       config: { auth: 'public' },

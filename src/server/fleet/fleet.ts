@@ -4,10 +4,12 @@
  */
 import type { Kysely, Transaction } from 'kysely';
 import type { HelloMessage, InventoryMessage, Metrics } from '../../protocol/index.js';
-import type { Database, Store, WorkstationsTable } from '../store/index.js';
+import type { Database, Page, PageRequest, Store, WorkstationsTable } from '../store/index.js';
 import { newId, nowIso } from '../store/index.js';
 import type { EventBus } from '../events/index.js';
 import { planInventory } from './inventory.js';
+import { listEmulators } from './queries.js';
+import type { EmulatorFilter } from './queries.js';
 import type { EmulatorChange } from './inventory.js';
 import type { EmulatorsTable } from './schema.js';
 import { toEmulator, toWorkstationInfo } from './mapping.js';
@@ -96,6 +98,61 @@ export class Fleet {
     });
     if (changes.length > 0) await this.publishChanges(workstationId, changes);
     return changes;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Reads of stored emulator rows for the other units (the operation engine): they read the
+  // inventory through these, never the `emulators` table itself.
+
+  async emulator(id: string): Promise<EmulatorsTable | undefined> {
+    return this.db.selectFrom('emulators').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** The rows of the given ids that exist, in id order. */
+  async emulators(ids: readonly string[]): Promise<EmulatorsTable[]> {
+    const rows: EmulatorsTable[] = [];
+    for (const chunk of chunks([...ids], ROWS_PER_STATEMENT)) {
+      rows.push(...(await this.db.selectFrom('emulators').selectAll().where('id', 'in', chunk).orderBy('id').execute()));
+    }
+    return rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** The emulator of one instance identity (workstation, index, generation). */
+  async instance(workstationId: string, index: number, generation: string): Promise<EmulatorsTable | undefined> {
+    return this.db
+      .selectFrom('emulators')
+      .selectAll()
+      .where('workstation_id', '=', workstationId)
+      .where('idx', '=', index)
+      .where('generation', '=', generation)
+      .executeTakeFirst();
+  }
+
+  /** Emulators of a workstation named `name` that the store knew before `before` (ISO time). */
+  async namedBefore(workstationId: string, name: string, before: string): Promise<EmulatorsTable[]> {
+    return this.db
+      .selectFrom('emulators')
+      .selectAll()
+      .where('workstation_id', '=', workstationId)
+      .where('name', '=', name)
+      .where('created_at', '<', before)
+      .execute();
+  }
+
+  /** A workstation given by id or by name, as its id (an id wins over another's equal name). */
+  async workstationId(ref: string): Promise<string | undefined> {
+    const rows = await this.db
+      .selectFrom('workstations')
+      .select(['id', 'name'])
+      .where((eb) => eb.or([eb('id', '=', ref), eb('name', '=', ref)]))
+      .execute();
+    return (rows.find((row) => row.id === ref) ?? rows[0])?.id;
+  }
+
+  /** The ids of the emulators a list filter matches, with the total (for batches over a filter). */
+  async matching(filter: EmulatorFilter, page: PageRequest): Promise<Page<string>> {
+    const result = await listEmulators(this.db, filter, page);
+    return { ...result, items: result.items.map((emulator) => emulator.id) };
   }
 
   /** Total and running emulators of each given workstation (absent ones have none). */

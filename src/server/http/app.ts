@@ -10,6 +10,7 @@ import type { Config } from '../config/index.js';
 import { sendError, notFound } from './errors.js';
 import type { App, TypeBoxTypeProvider } from './type-provider.js';
 import type { Store } from '../store/index.js';
+import { formatSchemaErrors, schemaController } from './validation.js';
 
 /** Query parameters that may carry credentials; they are masked in request logs. */
 const SECRET_QUERY = /([?&](?:token|access_token|refreshToken|refresh_token)=)[^&]*/gi;
@@ -30,6 +31,8 @@ function loggerOptions(config: Config, stream: NodeJS.WritableStream | undefined
   };
 }
 
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+
 /** The Fastify instance with the error model, security headers, CORS and the OpenAPI document. */
 export async function buildApp(config: Config, logStream?: NodeJS.WritableStream): Promise<App> {
   const app = Fastify({
@@ -44,18 +47,34 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
     },
     // Requests are accepted into at most this many query parameters, so `?a&a&a…` costs little.
     routerOptions: { maxParamLength: 500 },
-    ajv: { customOptions: { strictNumbers: true, allErrors: false, coerceTypes: 'array', removeAdditional: true, useDefaults: true } },
+    schemaController,
+    schemaErrorFormatter: formatSchemaErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // JSON is the only body this API reads; anything else is answered 415 rather than parsed.
   app.removeContentTypeParser('text/plain');
+  acceptEmptyJson(app as unknown as FastifyInstance);
+  // No body is an empty object: `POST …/start` needs none, and a route that does need fields
+  // says which ("must have required property 'name'") rather than "body must be object".
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined && BODY_METHODS.has(request.method)) request.body = {};
+  });
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
   app.setNotFoundHandler((request, reply) => sendError(request, reply, notFound(`route ${request.method} ${request.url.split('?')[0]}`)));
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
 
-  await app.register(helmet, { global: true });
+  // Over plain HTTP (a farm's LAN) `upgrade-insecure-requests` would send /docs' assets to an
+  // https:// that does not exist, and HSTS is ignored by browsers anyway; both only under TLS.
+  await app.register(helmet, {
+    global: true,
+    strictTransportSecurity: false,
+    contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+  });
+  app.addHook('onSend', async (request, reply) => {
+    if (request.protocol === 'https') void reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
+  });
   await app.register(cors, { origin: config.corsOrigins.length > 0 ? config.corsOrigins : false, credentials: false });
   await app.register(swagger, {
     openapi: {
@@ -63,9 +82,49 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
+    // @fastify/websocket hides its routes; one with a summary is meant to be read (`/api/v1/events`).
+    transform: ({ schema, url, route }) => {
+      const documented = (route as { websocket?: boolean }).websocket === true && typeof schema?.summary === 'string';
+      return { schema: documented ? { ...schema, hide: false } : schema, url };
+    },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/g, ''),
+  });
   return app;
+}
+
+/**
+ * `content-type: application/json` with no body (what `curl -X POST -H 'content-type:
+ * application/json'` sends) reads as no body, like a request without the header, instead of a 400.
+ */
+function acceptEmptyJson(app: FastifyInstance): void {
+  const parse = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body.toString();
+    if (text.trim() === '') {
+      done(null, undefined);
+      return;
+    }
+    parse(request, text, done);
+  });
+}
+
+const NO_QUERY = Type.Object({}, { description: 'this route takes no query parameters' });
+
+/**
+ * Routes under `prefix` that declare no query schema take no query parameters: `?limit=5` on a
+ * route that does not page is refused, not ignored. WebSocket routes read their own query.
+ */
+export function closeUndeclaredQueries(app: App, prefix: string): void {
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith(prefix) || (route as { websocket?: boolean }).websocket === true) return;
+    if (route.schema?.querystring !== undefined) return;
+    route.schema = { ...route.schema, querystring: NO_QUERY };
+  });
 }
 
 /** `/healthz` (the process answers), `/readyz` (the store answers), `/metrics`, `/openapi.json`. */

@@ -1,31 +1,12 @@
-import type { Config } from '../config/index.js';
-import type { Store } from '../store/index.js';
-import type { AuthService } from '../auth/service.js';
-import type { AuditLog } from '../auth/audit.js';
-import type { EventBus } from '../events/index.js';
-import type { Fleet } from '../fleet/index.js';
-import type { Gateway } from '../gateway/index.js';
 import type { App } from './type-provider.js';
 
-/** What every unit gets to build its routes and services on. */
-export interface ServerContext {
-  readonly config: Config;
-  readonly store: Store;
-  readonly auth: AuthService;
-  readonly audit: AuditLog;
-  /** Publish and subscribe to `workstation.*`, `emulator.*` (and other units') events. */
-  readonly bus: EventBus;
-  /** The inventory agents report. */
-  readonly fleet: Fleet;
-  /** Agent sessions: `call`, `sendFile`, `isOnline`, `onSessionOpen`. */
-  readonly gateway: Gateway;
-}
-
 /**
- * A unit of the server. `routes` is called inside the /api/v1 prefix; each route must carry
- * `config: { auth: 'public' | 'viewer' | 'operator' | 'admin' }`.
+ * A unit of the server. `routes` is called inside the /api/v1 prefix with what the unit needs
+ * from the server's assembly (`C`, a part of `ServerContext` in `src/server/context.ts`); each
+ * route must carry `config: { auth: 'public' | 'viewer' | 'operator' | 'admin' }`. The http unit
+ * names no other unit: the units import it, not the other way round.
  */
-export interface ServerUnit {
+export interface ServerUnit<C = unknown> {
   readonly name: string;
-  routes(api: App, context: ServerContext): void | Promise<void>;
+  routes(api: App, context: C): void | Promise<void>;
 }

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidCursorError, isDataException, isUniqueViolation } from '../store/index.js';
+import { issueMessage, issuePath } from './validation.js';
 
 /** The body of every error reply: `{ error: { code, message, details? } }`. */
 export interface ErrorBody {
@@ -54,8 +55,8 @@ export function toErrorReply(error: unknown): { status: number; body: ErrorBody;
   if (fastifyError?.validation) {
     const details = fastifyError.validation.map((issue) => ({
       location: fastifyError.validationContext ?? 'request',
-      path: issue.instancePath,
-      message: issue.message ?? 'is invalid',
+      path: issuePath(issue),
+      message: issueMessage(issue),
     }));
     return { status: 400, body: errorBody('validation_failed', fastifyError.message ?? 'invalid request', details), fault: false };
   }

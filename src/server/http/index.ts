@@ -3,4 +3,4 @@ export { HttpError, badRequest, unauthorized, forbidden, notFound, conflict, err
 export type { ErrorBody } from './errors.js';
 export { ErrorSchema, IdParams, PageQuery, PageOf, Text, Name, errorResponses } from './schemas.js';
 export type { App, TypeBoxTypeProvider } from './type-provider.js';
-export type { ServerContext, ServerUnit } from './context.js';
+export type { ServerUnit } from './context.js';

@@ -10,11 +10,12 @@
  *  - clone of a running source is refused (`conflict`/`source_running`);
  *  - delete of a running instance stops it, then removes it;
  *  - apps and shell need a running instance (`conflict`/`emulator_stopped`);
+ *  - launching or killing a package that is not installed fails (`conflict`/`app_not_installed`);
  *  - an emulator removed meanwhile fails with `conflict`/`emulator_gone` (a resumed delete
  *    whose emulator is gone has succeeded).
  */
 import type { ObservedInstance, RpcMethod, RpcMethods, SettingsInput } from '../../protocol/index.js';
-import type { EmulatorsTable } from '../fleet/schema.js';
+import type { EmulatorsTable } from '../fleet/index.js';
 import { conflictFailure } from './errors.js';
 import type { Action, ActionClass } from './types.js';
 
@@ -207,8 +208,18 @@ const installApp: Handler = async (ctx) => {
 function appHandler(method: 'uninstallApp' | 'launchApp' | 'killApp'): Handler {
   return async (ctx) => {
     const emulator = await runningEmulator(ctx);
-    return ctx.call(method, { index: emulator.idx, packageName: String(ctx.params.packageName) }, ctx.timeouts.callMs);
+    const packageName = String(ctx.params.packageName);
+    // ldconsole's runapp and killapp say nothing about a package that is not there.
+    if (method !== 'uninstallApp') await requireInstalled(ctx, emulator, packageName);
+    return ctx.call(method, { index: emulator.idx, packageName }, ctx.timeouts.callMs);
   };
+}
+
+async function requireInstalled(ctx: ActionContext, emulator: EmulatorsTable, packageName: string): Promise<void> {
+  const { packages } = await ctx.call('listApps', { index: emulator.idx }, ctx.timeouts.callMs, 'apps');
+  if (!packages.includes(packageName)) {
+    throw conflictFailure('app_not_installed', `${packageName} is not installed on ${emulator.name}`);
+  }
 }
 
 const shell: Handler = async (ctx) => {

@@ -7,7 +7,7 @@
  *  - a bound on parallel reads (shell, screenshots), which do not touch the lane.
  * Lanes are independent, so a busy or failing workstation never slows another.
  */
-import type { ActionClass } from './types.js';
+import type { ActionClass, WaitingReason } from './types.js';
 
 export interface WorkstationLimits {
   maxConcurrentBoots: number;
@@ -54,6 +54,21 @@ export class WorkstationLane {
     if (kind === 'mutation') return 0;
     if (this.booting >= this.limits.maxConcurrentBoots) return Number.POSITIVE_INFINITY;
     return Math.max(0, this.lastLaunchAt + this.limits.launchIntervalMs - now);
+  }
+
+  /** Why `kind` cannot start now (when `waitFor` is not 0), for the operations that wait. */
+  whyWaiting(kind: ActionClass, now: number): { reason: WaitingReason; message: string } | undefined {
+    if (this.waitFor(kind, now) === 0) return undefined;
+    if (kind === 'read') return { reason: 'read_slots', message: `${this.limits.maxParallelReads} reads are running on the workstation` };
+    // For boots, the boot limits first: a launch holds the lane briefly, and naming that would
+    // flip the reason of every waiting start once more per launch.
+    if (kind === 'boot' && this.booting >= this.limits.maxConcurrentBoots) {
+      return { reason: 'boot_slot', message: `${this.booting} of ${this.limits.maxConcurrentBoots} boot slots are in use` };
+    }
+    if (kind === 'boot' && this.lastLaunchAt + this.limits.launchIntervalMs > now) {
+      return { reason: 'launch_interval', message: `launches on this workstation are ${this.limits.launchIntervalMs} ms apart` };
+    }
+    return { reason: 'mutation_lane', message: 'another state-changing call is running on the workstation' };
   }
 
   /** Takes the place `waitFor` said is free; the caller checked `waitFor(kind) === 0`. */

@@ -4,7 +4,7 @@
  * running); a tie, or no limit at all, goes to the one with the fewest instances.
  */
 import { HttpError, notFound } from '../http/index.js';
-import type { AgentCalls } from './ports.js';
+import type { AgentCalls, FleetPort } from './ports.js';
 import type { OperationRepository } from './repository.js';
 
 interface Candidate {
@@ -17,6 +17,7 @@ export class Placement {
   constructor(
     private readonly repo: OperationRepository,
     private readonly agents: Pick<AgentCalls, 'onlineWorkstations'>,
+    private readonly fleet: Pick<FleetPort, 'emulatorCounts'>,
   ) {}
 
   /** One workstation id per new instance; throws 404 or 409 when they cannot be placed. */
@@ -46,12 +47,7 @@ export class Placement {
     const db = this.repo.db;
     const [workstations, emulators, pending] = await Promise.all([
       db.selectFrom('workstations').select(['id', 'limits']).where('id', 'in', [...ids]).execute(),
-      db
-        .selectFrom('emulators')
-        .select((eb) => ['workstation_id', eb.fn.countAll<number | string | bigint>().as('n')])
-        .where('workstation_id', 'in', [...ids])
-        .groupBy('workstation_id')
-        .execute(),
+      this.fleet.emulatorCounts(ids),
       db
         .selectFrom('operations')
         .select((eb) => ['workstation_id', eb.fn.countAll<number | string | bigint>().as('n')])
@@ -66,7 +62,7 @@ export class Placement {
     return workstations.map((row) => ({
       id: row.id,
       maxInstances: maxInstancesOf(row.limits),
-      instances: count(emulators, row.id) + count(pending, row.id),
+      instances: (emulators.get(row.id)?.total ?? 0) + count(pending, row.id),
     }));
   }
 }

@@ -1,8 +1,11 @@
 /**
  * What the engine needs from the rest of the server, as narrow interfaces: the gateway's agent
- * sessions and the fleet's inventory write-back. Tests and the wiring pass the real units.
+ * sessions, and the fleet's inventory (read through it, written back through it). The wiring
+ * passes the real units.
  */
 import type { InventoryMessage, RpcMethod, RpcMethods } from '../../protocol/index.js';
+import type { EmulatorFilter, EmulatorsTable } from '../fleet/index.js';
+import type { Page, PageRequest } from '../store/index.js';
 
 export interface AgentCalls {
   call<M extends RpcMethod>(
@@ -18,7 +21,16 @@ export interface AgentCalls {
   onSessionOpen(listener: (workstationId: string) => void): () => void;
 }
 
-export interface InventorySink {
+/** The fleet unit as the engine uses it: the stored inventory, and its write-back. */
+export interface FleetPort {
   /** Applies what an action's reply says about an instance, so the next read sees it at once. */
   applyInventory(workstationId: string, message: InventoryMessage): Promise<unknown>;
+  emulator(id: string): Promise<EmulatorsTable | undefined>;
+  emulators(ids: readonly string[]): Promise<EmulatorsTable[]>;
+  instance(workstationId: string, index: number, generation: string): Promise<EmulatorsTable | undefined>;
+  namedBefore(workstationId: string, name: string, before: string): Promise<EmulatorsTable[]>;
+  matching(filter: EmulatorFilter, page: PageRequest): Promise<Page<string>>;
+  /** A workstation given by id or name, as its id. */
+  workstationId(ref: string): Promise<string | undefined>;
+  emulatorCounts(workstationIds: readonly string[]): Promise<Map<string, { total: number; running: number }>>;
 }

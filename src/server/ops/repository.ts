@@ -8,8 +8,8 @@ import type { ActionError } from '../../protocol/index.js';
 import type { Database, Page, PageRequest, Store } from '../store/index.js';
 import { nowIso, paginate } from '../store/index.js';
 import type { BatchesTable, OperationsTable } from './schema.js';
-import type { Action, ActionClass, Batch, BatchCounts, Operation, OperationStatus } from './types.js';
-import { emptyCounts } from './types.js';
+import type { Action, ActionClass, Batch, BatchCounts, BatchStatus, Operation, OperationStatus, WaitingReason } from './types.js';
+import { batchStatusOf, emptyCounts } from './types.js';
 
 export type Db = Kysely<Database> | Transaction<Database>;
 
@@ -21,6 +21,13 @@ export interface OperationFilter {
   action?: Action | undefined;
 }
 
+export interface BatchFilter {
+  status?: BatchStatus | undefined;
+  action?: Action | undefined;
+}
+
+export type Order = 'asc' | 'desc';
+
 export function toOperation(row: OperationsTable): Operation {
   const operation: Operation = {
     id: row.id,
@@ -29,6 +36,7 @@ export function toOperation(row: OperationsTable): Operation {
     workstationId: row.workstation_id,
     params: JSON.parse(row.params) as Record<string, unknown>,
     attempts: Number(row.attempts),
+    waiting: null,
     createdBy: row.created_by,
     createdAt: row.created_at,
   };
@@ -36,6 +44,10 @@ export function toOperation(row: OperationsTable): Operation {
   if (row.batch_id !== null) operation.batchId = row.batch_id;
   if (row.result !== null) operation.result = JSON.parse(row.result) as unknown;
   if (row.error !== null) operation.error = JSON.parse(row.error) as ActionError;
+  operation.waiting =
+    row.status === 'queued' && row.waiting_reason !== null
+      ? { reason: row.waiting_reason as WaitingReason, message: row.waiting_message ?? '', since: row.waiting_since ?? row.updated_at }
+      : null;
   if (row.started_at !== null) operation.startedAt = row.started_at;
   if (row.finished_at !== null) operation.finishedAt = row.finished_at;
   if (row.progress !== null) operation.progress = row.progress;
@@ -47,6 +59,7 @@ export function toBatch(row: BatchesTable, counts: BatchCounts): Batch {
   const batch: Batch = {
     id: row.id,
     action: row.action as Action,
+    status: batchStatusOf(counts, Number(row.total), Number(row.cancel_requested) === 1),
     params: JSON.parse(row.params) as Record<string, unknown>,
     target: JSON.parse(row.target) as unknown,
     total: Number(row.total),
@@ -69,14 +82,109 @@ export class OperationRepository {
     return db.selectFrom('operations').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
-  async list(filter: OperationFilter, page: PageRequest): Promise<Page<OperationsTable>> {
+  async list(filter: OperationFilter, page: PageRequest, order: Order = 'asc'): Promise<Page<OperationsTable>> {
     let query = this.db.selectFrom('operations').selectAll();
     if (filter.status !== undefined) query = query.where('status', '=', filter.status);
     if (filter.batch !== undefined) query = query.where('batch_id', '=', filter.batch);
     if (filter.emulator !== undefined) query = query.where('emulator_id', '=', filter.emulator);
     if (filter.workstation !== undefined) query = query.where('workstation_id', '=', filter.workstation);
     if (filter.action !== undefined) query = query.where('action', '=', filter.action);
-    return paginate(query, 'id', page);
+    return paginate(query, 'id', page, order);
+  }
+
+  async listBatches(filter: BatchFilter, page: PageRequest, order: Order): Promise<Page<BatchesTable>> {
+    let query = this.db.selectFrom('batches').selectAll();
+    if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+    if (filter.action !== undefined) query = query.where('action', '=', filter.action);
+    return paginate(query, 'id', page, order);
+  }
+
+  /** The children's counts of several batches in one query. */
+  async countsOf(batchIds: readonly string[]): Promise<Map<string, BatchCounts>> {
+    const result = new Map(batchIds.map((id) => [id, emptyCounts()]));
+    if (batchIds.length === 0) return result;
+    const rows = await this.db
+      .selectFrom('operations')
+      .select((eb) => ['batch_id', 'status', eb.fn.countAll<number | string | bigint>().as('n')])
+      .where('batch_id', 'in', [...batchIds])
+      .groupBy(['batch_id', 'status'])
+      .execute();
+    for (const row of rows) {
+      const counts = row.batch_id === null ? undefined : result.get(row.batch_id);
+      if (counts) counts[row.status as OperationStatus] = Number(row.n);
+    }
+    return result;
+  }
+
+  /** Records the batch's status (for list filters) when it changed. */
+  async setBatchStatus(batchId: string, status: BatchStatus): Promise<void> {
+    await this.db.updateTable('batches').set({ status }).where('id', '=', batchId).where('status', '!=', status).execute();
+  }
+
+  async markBatchCancelled(batchId: string): Promise<BatchesTable | undefined> {
+    return this.db.updateTable('batches').set({ cancel_requested: 1 }).where('id', '=', batchId).returningAll().executeTakeFirst();
+  }
+
+  /** Ids of a batch's children in one of `statuses`. */
+  async childrenIn(batchId: string, statuses: readonly OperationStatus[]): Promise<string[]> {
+    const rows = await this.db.selectFrom('operations').select('id').where('batch_id', '=', batchId).where('status', 'in', [...statuses]).orderBy('id').execute();
+    return rows.map((row) => row.id);
+  }
+
+  /**
+   * Marks the due queued operations of a workstation's lane as waiting for `reason`, leaving
+   * those already waiting for it alone (so `since` stays when the wait began). Returns the rows
+   * it changed, for their events.
+   */
+  async markWaiting(workstationId: string, lane: ActionClass | undefined, reason: WaitingReason, message: string, now: number): Promise<OperationsTable[]> {
+    const at = nowIso(now);
+    return this.db
+      .updateTable('operations')
+      .set({ waiting_reason: reason, waiting_message: message, waiting_since: at, updated_at: at })
+      .where('workstation_id', '=', workstationId)
+      .where('status', '=', 'queued')
+      .$if(lane !== undefined, (query) => query.where('lane', '=', lane ?? 'mutation'))
+      .where((eb) => eb.or([eb('not_before', 'is', null), eb('not_before', '<=', at)]))
+      .where((eb) => eb.or([eb('waiting_reason', 'is', null), eb('waiting_reason', '!=', reason)]))
+      .returningAll()
+      .execute();
+  }
+
+  /** Queued operations of workstations that are offline now (by the fleet's record), not yet marked so. */
+  async queuedOnOffline(limit: number): Promise<{ workstation_id: string }[]> {
+    return this.db
+      .selectFrom('operations')
+      .innerJoin('workstations', 'workstations.id', 'operations.workstation_id')
+      .select('operations.workstation_id')
+      .distinct()
+      .where('operations.status', '=', 'queued')
+      .where('workstations.status', '=', 'offline')
+      .where((eb) => eb.or([eb('operations.waiting_reason', 'is', null), eb('operations.waiting_reason', '!=', 'workstation_offline')]))
+      .limit(limit)
+      .execute();
+  }
+
+  /** Operations waiting for an offline workstation, with what their grace needs. */
+  async waitingOffline(): Promise<Pick<OperationsTable, 'id' | 'workstation_id' | 'waiting_since' | 'offline_grace_ms'>[]> {
+    return this.db
+      .selectFrom('operations')
+      .innerJoin('workstations', 'workstations.id', 'operations.workstation_id')
+      .select(['operations.id', 'operations.workstation_id', 'operations.waiting_since', 'operations.offline_grace_ms'])
+      .where('operations.status', '=', 'queued')
+      .where('operations.waiting_reason', '=', 'workstation_offline')
+      .where('workstations.status', '=', 'offline')
+      .execute();
+  }
+
+  /** Restarts the offline clock of every waiting operation: a server that was down could not tell how long. */
+  async restartOfflineWaits(now: number): Promise<void> {
+    await this.db.updateTable('operations').set({ waiting_since: nowIso(now) }).where('status', '=', 'queued').where('waiting_reason', '=', 'workstation_offline').execute();
+  }
+
+  /** Operations `running` on these workstations (to find those no attempt of this process is behind). */
+  async runningOn(workstationIds: readonly string[]): Promise<OperationsTable[]> {
+    if (workstationIds.length === 0) return [];
+    return this.db.selectFrom('operations').selectAll().where('status', '=', 'running').where('workstation_id', 'in', [...workstationIds]).orderBy('id').execute();
   }
 
   /**
@@ -106,6 +214,9 @@ export class OperationRepository {
           attempts: eb('attempts', '+', 1),
           started_at: eb.fn.coalesce('started_at', eb.val(at)),
           not_before: null,
+          waiting_reason: null,
+          waiting_message: null,
+          waiting_since: null,
           updated_at: at,
         }))
         .where('id', '=', candidate.id)
@@ -164,8 +275,36 @@ export class OperationRepository {
       .executeTakeFirst();
   }
 
+  /** `transition` for many operations at once; returns the rows that changed. */
+  async transitionMany(
+    ids: readonly string[],
+    from: readonly OperationStatus[],
+    values: Partial<Omit<OperationsTable, 'id'>>,
+    now: number,
+  ): Promise<OperationsTable[]> {
+    const changed: OperationsTable[] = [];
+    for (let start = 0; start < ids.length; start += 500) {
+      const chunk = ids.slice(start, start + 500);
+      changed.push(
+        ...(await this.db
+          .updateTable('operations')
+          .set({ ...values, updated_at: nowIso(now) })
+          .where('id', 'in', chunk)
+          .where('status', 'in', [...from])
+          .returningAll()
+          .execute()),
+      );
+    }
+    return changed;
+  }
+
   async setRpcId(id: string, rpcId: string | null): Promise<void> {
     await this.db.updateTable('operations').set({ rpc_id: rpcId }).where('id', '=', id).execute();
+  }
+
+  /** The operation follows its instance to the emulator id the inventory gives it now. */
+  async setEmulatorId(id: string, emulatorId: string): Promise<void> {
+    await this.db.updateTable('operations').set({ emulator_id: emulatorId }).where('id', '=', id).execute();
   }
 
   async setProgress(id: string, progress: string, now: number): Promise<OperationsTable | undefined> {
@@ -208,7 +347,7 @@ export class OperationRepository {
 
   /** Reopens a finished batch when one of its children is retried. */
   async reopenBatch(batchId: string): Promise<void> {
-    await this.db.updateTable('batches').set({ finished_at: null }).where('id', '=', batchId).execute();
+    await this.db.updateTable('batches').set({ finished_at: null, cancel_requested: 0 }).where('id', '=', batchId).execute();
   }
 
   async workstationLimits(workstationId: string): Promise<unknown> {

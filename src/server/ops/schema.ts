@@ -1,4 +1,6 @@
 import type { Kysely, Migration } from 'kysely';
+import { batchStatusOf, emptyCounts } from './types.js';
+import type { OperationStatus } from './types.js';
 
 /**
  * One operation. `rpc_id` is the id of the agent call whose outcome the engine does not know
@@ -34,6 +36,12 @@ export interface OperationsTable {
   /** The instance the operation was made for: (index, generation) identify it even if its emulator id changed. */
   target_index: number | null;
   target_generation: string | null;
+  /** Why it is still queued (`WaitingReason`), with a message and since when (ISO-8601); null otherwise. */
+  waiting_reason: string | null;
+  waiting_message: string | null;
+  waiting_since: string | null;
+  /** The request's own grace for an offline workstation; null = the server's `offlineGraceMs`. */
+  offline_grace_ms: number | null;
 }
 
 export interface BatchesTable {
@@ -45,6 +53,10 @@ export interface BatchesTable {
   created_by: string;
   created_at: string;
   finished_at: string | null;
+  /** `BatchStatus`, written when the batch's children change (for list filters). */
+  status: string;
+  /** 1 once the batch was cancelled as a whole. */
+  cancel_requested: number;
 }
 
 /** A replayed POST with the same key returns the stored operation or batch. */
@@ -127,5 +139,35 @@ export const operationTargetMigration: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
     await db.schema.alterTable('operations').addColumn('target_index', 'integer').execute();
     await db.schema.alterTable('operations').addColumn('target_generation', 'text').execute();
+  },
+};
+
+/**
+ * Why queued operations wait (and a per-request offline grace), and batch status as a column
+ * for list filters. Existing batches get their status from their children.
+ */
+export const operationWaitingMigration: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema.alterTable('operations').addColumn('waiting_reason', 'text').execute();
+    await db.schema.alterTable('operations').addColumn('waiting_message', 'text').execute();
+    await db.schema.alterTable('operations').addColumn('waiting_since', 'text').execute();
+    await db.schema.alterTable('operations').addColumn('offline_grace_ms', 'integer').execute();
+    await db.schema.alterTable('batches').addColumn('status', 'text', (c) => c.notNull().defaultTo('queued')).execute();
+    await db.schema.alterTable('batches').addColumn('cancel_requested', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    await db.schema.createIndex('batches_status_id').on('batches').columns(['status', 'id']).execute();
+    await db.schema.createIndex('batches_action_id').on('batches').columns(['action', 'id']).execute();
+    const typed = db as unknown as Kysely<{ batches: BatchesTable; operations: OperationsTable }>;
+    const batches = await typed.selectFrom('batches').select(['id', 'total']).execute();
+    for (const batch of batches) {
+      const rows = await typed
+        .selectFrom('operations')
+        .select((eb) => ['status', eb.fn.countAll<number | string | bigint>().as('n')])
+        .where('batch_id', '=', batch.id)
+        .groupBy('status')
+        .execute();
+      const counts = emptyCounts();
+      for (const row of rows) counts[row.status as OperationStatus] = Number(row.n);
+      await typed.updateTable('batches').set({ status: batchStatusOf(counts, Number(batch.total), false) }).where('id', '=', batch.id).execute();
+    }
   },
 };

@@ -5,16 +5,30 @@
 import { createHash } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { EventBus } from '../events/index.js';
-import type { EmulatorsTable } from '../fleet/index.js';
 import type { Database, Page, PageRequest } from '../store/index.js';
 import { isUniqueViolation, newId, nowIso } from '../store/index.js';
 import { laneOf } from './actions.js';
 import type { OperationEngine } from './engine.js';
-import type { OperationFilter, OperationRepository } from './repository.js';
+import type { BatchFilter, OperationFilter, OperationRepository, Order } from './repository.js';
 import { toBatch, toOperation } from './repository.js';
 import type { OperationsTable } from './schema.js';
 import type { Action, Batch, Operation } from './types.js';
+import { emptyCounts } from './types.js';
 import './events.js';
+
+/** What a retried operation starts from again. */
+const RETRY_VALUES = {
+  status: 'queued',
+  finished_at: null,
+  error: null,
+  result: null,
+  progress: null,
+  cancel_requested: 0,
+  not_before: null,
+  waiting_reason: null,
+  waiting_message: null,
+  waiting_since: null,
+} as const;
 
 /** Rows per multi-row insert: well under both databases' bound-parameter limits. */
 const ROWS_PER_INSERT = 200;
@@ -26,6 +40,8 @@ export interface NewOperation {
   /** The emulator's instance identity when the operation was made. */
   target?: { index: number; generation: string } | undefined;
   params: Record<string, unknown>;
+  /** How long it may wait for an offline workstation; the server's default when absent. */
+  offlineGraceMs?: number | undefined;
 }
 
 export interface Requester {
@@ -48,7 +64,7 @@ export class IdempotencyConflictError extends Error {
 
 export class OperationStateError extends Error {
   constructor(
-    readonly code: 'not_found' | 'already_finished' | 'not_retryable',
+    readonly code: 'not_found' | 'already_finished' | 'not_retryable' | 'nothing_to_retry',
     message: string,
   ) {
     super(message);
@@ -66,23 +82,6 @@ export class OperationService {
     private readonly engine: OperationEngine,
     private readonly bus: EventBus,
   ) {}
-
-  get db() {
-    return this.repo.db;
-  }
-
-  async findEmulator(id: string): Promise<EmulatorsTable | undefined> {
-    return this.repo.db.selectFrom('emulators').selectAll().where('id', '=', id).executeTakeFirst();
-  }
-
-  async findEmulators(ids: readonly string[]): Promise<EmulatorsTable[]> {
-    const rows: EmulatorsTable[] = [];
-    for (let start = 0; start < ids.length; start += 500) {
-      const chunk = ids.slice(start, start + 500);
-      rows.push(...(await this.repo.db.selectFrom('emulators').selectAll().where('id', 'in', chunk).orderBy('id').execute()));
-    }
-    return rows;
-  }
 
   /** True when an operation refers to this uploaded file (so it must be kept). */
   async transferQueued(transferId: string): Promise<boolean> {
@@ -139,6 +138,8 @@ export class OperationService {
           created_at: nowIso(now),
           // An empty batch is finished from the start.
           finished_at: operations.length === 0 ? nowIso(now) : null,
+          status: operations.length === 0 ? 'succeeded' : 'queued',
+          cancel_requested: 0,
         })
         .execute();
       const rows = operations.map((operation) => operationRow(operation, id, requester.name, now));
@@ -156,9 +157,16 @@ export class OperationService {
     return row ? toOperation(row) : undefined;
   }
 
-  async listOperations(filter: OperationFilter, page: PageRequest): Promise<Page<Operation>> {
-    const result = await this.repo.list(filter, page);
+  async listOperations(filter: OperationFilter, page: PageRequest, order: Order = 'desc'): Promise<Page<Operation>> {
+    const result = await this.repo.list(filter, page, order);
     return { ...result, items: result.items.map(toOperation) };
+  }
+
+  /** Batches with their counts (no children). */
+  async listBatches(filter: BatchFilter, page: PageRequest, order: Order = 'desc'): Promise<Page<Batch>> {
+    const result = await this.repo.listBatches(filter, page, order);
+    const counts = await this.repo.countsOf(result.items.map((row) => row.id));
+    return { ...result, items: result.items.map((row) => toBatch(row, counts.get(row.id) ?? emptyCounts())) };
   }
 
   /** The batch with its counts and one page of its children. */
@@ -174,7 +182,7 @@ export class OperationService {
    * can and does not retry. Finished ⇒ `already_finished`.
    */
   async cancel(id: string): Promise<Operation> {
-    const now = Date.now();
+    const now = this.engine.clock.now();
     const cancelled = await this.repo.transition(id, ['queued'], { status: 'cancelled', finished_at: nowIso(now), not_before: null }, now);
     if (cancelled) {
       this.engine.announce(cancelled, 'operation.finished');
@@ -193,11 +201,11 @@ export class OperationService {
 
   /** Failed or cancelled ⇒ queued again; its attempts go on counting. */
   async retry(id: string): Promise<Operation> {
-    const now = Date.now();
+    const now = this.engine.clock.now();
     const row = await this.repo.transition(
       id,
       ['failed', 'cancelled'],
-      { status: 'queued', finished_at: null, error: null, result: null, progress: null, cancel_requested: 0, not_before: null },
+      RETRY_VALUES,
       now,
     );
     if (!row) {
@@ -212,6 +220,51 @@ export class OperationService {
   }
 
   /**
+   * Cancels the rest of a batch: queued children are cancelled at once, running ones are asked
+   * to stop (as `cancel` does for one). A finished batch is `already_finished`.
+   */
+  async cancelBatch(id: string): Promise<Batch> {
+    const batch = await this.repo.getBatch(id);
+    if (!batch) throw new OperationStateError('not_found', 'batch not found');
+    if (batch.finished_at !== null) throw new OperationStateError('already_finished', `batch ${id} is already finished`);
+    await this.repo.markBatchCancelled(id);
+    const now = this.engine.clock.now();
+    const queued = await this.repo.childrenIn(id, ['queued']);
+    for (const row of await this.repo.transitionMany(queued, ['queued'], { status: 'cancelled', finished_at: nowIso(now), not_before: null }, now)) {
+      this.engine.announce(row, 'operation.finished');
+    }
+    const running = await this.repo.childrenIn(id, ['running']);
+    for (const row of await this.repo.transitionMany(running, ['running'], { cancel_requested: 1 }, now)) {
+      this.engine.announce(row, 'operation.updated');
+      this.engine.abortRunning(row.id);
+    }
+    return this.batchNow(id);
+  }
+
+  /** Queues a batch's failed children again (attempts go on counting); `nothing_to_retry` without any. */
+  async retryBatch(id: string): Promise<Batch> {
+    const batch = await this.repo.getBatch(id);
+    if (!batch) throw new OperationStateError('not_found', 'batch not found');
+    const failed = await this.repo.childrenIn(id, ['failed']);
+    if (failed.length === 0) throw new OperationStateError('nothing_to_retry', `batch ${id} has no failed operations`);
+    const now = this.engine.clock.now();
+    const rows = await this.repo.transitionMany(failed, ['failed'], RETRY_VALUES, now);
+    await this.repo.reopenBatch(id);
+    for (const row of rows) this.engine.announce(row, 'operation.updated');
+    for (const workstationId of new Set(rows.map((row) => row.workstation_id))) this.engine.kick(workstationId);
+    return this.batchNow(id);
+  }
+
+  /** The batch as it is now, its status recorded (the list filter reads it). */
+  private async batchNow(id: string): Promise<Batch> {
+    const row = await this.repo.getBatch(id);
+    if (!row) throw new OperationStateError('not_found', 'batch not found');
+    const batch = toBatch(row, await this.repo.batchCounts(id));
+    await this.repo.setBatchStatus(id, batch.status);
+    return batch;
+  }
+
+  /**
    * Writes the idempotency record and the rows in one transaction, then announces them and
    * wakes the dispatcher. Two concurrent requests with one key: the loser's insert of the key
    * fails, its transaction rolls back, and it returns the winner's reply.
@@ -220,7 +273,7 @@ export class OperationService {
     requester: Requester,
     write: (trx: Transaction<Database>, now: number) => Promise<{ kind: 'operation' | 'batch'; id: string; rows: OperationsTable[] }>,
   ): Promise<Stored> {
-    const now = Date.now();
+    const now = this.engine.clock.now();
     let written: { kind: 'operation' | 'batch'; id: string; rows: OperationsTable[] };
     try {
       written = await this.repo.db.transaction().execute(async (trx) => {
@@ -250,8 +303,15 @@ export class OperationService {
     return this.announceWritten(written);
   }
 
+  /**
+   * Events in the order a client can follow: a batch's `batch.created` before its children's
+   * `operation.created`, and those before the dispatcher is woken.
+   */
   private async announceWritten(written: { kind: 'operation' | 'batch'; id: string; rows: OperationsTable[] }): Promise<Stored> {
+    const summary = written.kind === 'batch' ? await this.batchNow(written.id) : undefined;
+    if (summary) this.bus.publish('batch.created', summary);
     for (const row of written.rows) this.engine.announce(row, 'operation.created');
+    if (summary?.finishedAt !== undefined) this.bus.publish('batch.finished', summary);
     for (const workstationId of new Set(written.rows.map((row) => row.workstation_id))) this.engine.kick(workstationId);
     if (written.kind === 'operation') {
       const [row] = written.rows;
@@ -260,9 +320,6 @@ export class OperationService {
     }
     const batch = await this.getBatch(written.id, { limit: 100 });
     if (!batch) throw new Error(`batch ${written.id} vanished after it was written`);
-    const { operations: _children, nextCursor: _cursor, ...summary } = batch;
-    this.bus.publish('batch.created', summary);
-    if (batch.finishedAt !== undefined) this.bus.publish('batch.finished', summary);
     return { kind: 'batch', batch };
   }
 }
@@ -292,5 +349,9 @@ function operationRow(operation: NewOperation, batchId: string | undefined, crea
     rpc_id: null,
     target_index: operation.target?.index ?? null,
     target_generation: operation.target?.generation ?? null,
+    waiting_reason: null,
+    waiting_message: null,
+    waiting_since: null,
+    offline_grace_ms: operation.offlineGraceMs ?? null,
   };
 }

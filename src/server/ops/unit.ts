@@ -5,11 +5,13 @@ import type { Config } from '../config/index.js';
 import type { EventBus } from '../events/index.js';
 import type { ServerUnit } from '../http/index.js';
 import type { Store } from '../store/index.js';
+import type { Clock } from './clock.js';
+import type { EngineLogger } from './core.js';
 import type { EngineOptions } from './engine.js';
 import { DEFAULT_ENGINE_OPTIONS, OperationEngine } from './engine.js';
 import { EngineMetrics } from './metrics.js';
 import { Placement } from './placement.js';
-import type { AgentCalls, InventorySink } from './ports.js';
+import type { AgentCalls, FleetPort } from './ports.js';
 import { OperationRepository } from './repository.js';
 import { registerOpsRoutes } from './routes.js';
 import { OperationService } from './service.js';
@@ -18,10 +20,14 @@ export interface OperationsDeps {
   readonly store: Store;
   readonly bus: EventBus;
   readonly gateway: AgentCalls;
-  readonly fleet: InventorySink;
+  readonly fleet: FleetPort;
   readonly registry?: Registry;
   readonly options: EngineOptions;
   readonly uploadMaxBytes: number;
+  /** The engine logs what it recovers from here (a child of the server's logger). */
+  readonly logger?: EngineLogger;
+  /** Tests move time instead of sleeping. */
+  readonly clock?: Clock;
 }
 
 export interface Operations {
@@ -44,6 +50,7 @@ export function engineOptionsFromConfig(config: Config, overrides: Partial<Engin
     timeouts: { callMs: config.actionTimeoutMs, bootMs: config.bootTimeoutMs },
     retry: { ...DEFAULT_ENGINE_OPTIONS.retry, maxAttempts: config.retryMaxAttempts, baseDelayMs: config.retryBaseDelayMs },
     breaker: { consecutiveFailures: config.breakerFailures, halfOpenAfterMs: config.breakerHalfOpenMs },
+    offlineGraceMs: config.offlineGraceMs,
     uploadDir: join(config.dataDir, 'uploads'),
     ...overrides,
   };
@@ -51,16 +58,16 @@ export function engineOptionsFromConfig(config: Config, overrides: Partial<Engin
 
 export function createOperations(deps: OperationsDeps): Operations {
   const repo = new OperationRepository(deps.store);
-  const engine = new OperationEngine(repo, deps.bus, deps.gateway, deps.fleet, new EngineMetrics(deps.registry), deps.options);
+  const engine = new OperationEngine({ repo, bus: deps.bus, agents: deps.gateway, fleet: deps.fleet, metrics: new EngineMetrics(deps.registry), options: deps.options, logger: deps.logger, clock: deps.clock });
   const service = new OperationService(repo, engine, deps.bus);
-  const placement = new Placement(repo, deps.gateway);
+  const placement = new Placement(repo, deps.gateway, deps.fleet);
   return {
     engine,
     service,
     unit: {
       name: 'operations',
       routes: (api) =>
-        registerOpsRoutes(api, { service, engine, placement, uploadDir: deps.options.uploadDir, uploadMaxBytes: deps.uploadMaxBytes }),
+        registerOpsRoutes(api, { service, engine, placement, fleet: deps.fleet, uploadDir: deps.options.uploadDir, uploadMaxBytes: deps.uploadMaxBytes }),
     },
     workstationExtras: (ids) => new Map(ids.map((id) => [id, { breaker: engine.breakerState(id) }])),
   };

@@ -10,7 +10,7 @@ export type {
   WorkstationsTable,
   AuditLogTable,
 } from './schema.js';
-export { migrations } from './migrations/index.js';
+export { auditChangesMigration, coreMigrations } from './migrations/index.js';
 export type { NamedMigration } from './migrations/index.js';
 export { paginate, encodeCursor, decodeCursor, InvalidCursorError } from './pagination.js';
 export type { Page, PageRequest } from './pagination.js';

@@ -79,7 +79,12 @@ export interface AuditLogTable {
   actor_id: string | null;
   actor_name: string | null;
   action: string;
+  /** The target's id. */
   target: string | null;
+  target_type: string | null;
+  target_name: string | null;
+  /** JSON of `AuditChanges`, secrets redacted. */
+  changes: string | null;
   ip: string;
   outcome: string;
   status_code: number;

@@ -1,11 +1,11 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { MigrationProvider, Migration } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
-import { migrations as defaultMigrations } from './migrations/index.js';
+import { coreMigrations } from './migrations/index.js';
 import type { NamedMigration } from './migrations/index.js';
 
 export type StoreKind = 'sqlite' | 'postgres';
@@ -15,6 +15,7 @@ export interface StoreOptions {
   readonly dataDir: string;
   /** `postgres://…` selects PostgreSQL. */
   readonly databaseUrl?: string | undefined;
+  /** Defaults to the store's core schema only; the server passes every unit's (`src/server/migrations.ts`). */
   readonly migrations?: readonly NamedMigration[];
 }
 
@@ -31,7 +32,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   const kind: StoreKind = options.databaseUrl ? 'postgres' : 'sqlite';
   const db = kind === 'postgres' ? openPostgres(options.databaseUrl ?? '') : openSqlite(options.dataDir);
   try {
-    await migrate(db, options.migrations ?? defaultMigrations);
+    await migrate(db, options.migrations ?? coreMigrations);
   } catch (error) {
     await db.destroy();
     throw error;
@@ -53,9 +54,24 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   };
 }
 
-function openSqlite(dataDir: string): Kysely<Database> {
+/**
+ * The database holds password and token hashes and the audit log: the folder is 0700 and the
+ * file 0600 whatever the umask, also when they exist from an older version. SQLite gives its
+ * `-wal` and `-shm` files the database file's mode; those left by an older version are fixed too.
+ */
+function privateSqliteFile(dataDir: string): string {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const database = new BetterSqlite3(join(dataDir, 'ldfleet.db'));
+  chmodSync(dataDir, 0o700);
+  const path = join(dataDir, 'ldfleet.db');
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    if (existsSync(file)) chmodSync(file, 0o600);
+  }
+  return path;
+}
+
+function openSqlite(dataDir: string): Kysely<Database> {
+  const database = new BetterSqlite3(privateSqliteFile(dataDir));
   database.pragma('journal_mode = WAL');
   database.pragma('busy_timeout = 5000');
   database.pragma('foreign_keys = ON');

@@ -1,7 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import { IdParams, Name, PageOf, PageQuery, errorResponses } from '../http/schemas.js';
-import type { ServerUnit } from '../http/context.js';
+import type { ServerUnit } from '../http/index.js';
 import type { Workstations } from './service.js';
+import { REDACTED, changesBetween } from '../auth/index.js';
 
 const Tag = Name(64);
 
@@ -89,7 +90,12 @@ export function workstationsUnit(workstations: Workstations): ServerUnit {
             },
           },
         },
-        async (request, reply) => reply.status(201).send(await workstations.create(request.body)),
+        async (request, reply) => {
+          request.audit({ target: { type: 'workstation', id: null, name: request.body.name } });
+          const created = await workstations.create(request.body);
+          request.audit({ target: { type: 'workstation', id: created.workstation.id, name: created.workstation.name } });
+          return reply.status(201).send(created);
+        },
       );
       api.patch(
         '/workstations/:id',
@@ -102,7 +108,13 @@ export function workstationsUnit(workstations: Workstations): ServerUnit {
             response: { 200: WorkstationSchema, ...errorResponses(400, 401, 403, 404, 409) },
           },
         },
-        async (request) => workstations.update(request.params.id, request.body),
+        async (request) => {
+          const before = await workstations.get(request.params.id);
+          request.audit({ target: { type: 'workstation', id: before.id, name: before.name } });
+          const after = await workstations.update(request.params.id, request.body);
+          request.audit({ changes: changesBetween(before, after, request.body) });
+          return after;
+        },
       );
       api.delete(
         '/workstations/:id',
@@ -111,6 +123,8 @@ export function workstationsUnit(workstations: Workstations): ServerUnit {
           schema: { tags, params: IdParams, response: { 204: Type.Null(), ...errorResponses(401, 403, 404) } },
         },
         async (request, reply) => {
+          const workstation = await workstations.get(request.params.id);
+          request.audit({ target: { type: 'workstation', id: workstation.id, name: workstation.name }, changes: null });
           await workstations.delete(request.params.id);
           return reply.status(204).send(null);
         },
@@ -123,10 +137,15 @@ export function workstationsUnit(workstations: Workstations): ServerUnit {
             tags,
             summary: 'Replace the enrollment token; the old one stops working',
             params: IdParams,
+            body: Type.Object({}),
             response: { 200: Type.Object({ enrollmentToken: Type.String() }), ...errorResponses(401, 403, 404) },
           },
         },
-        async (request) => ({ enrollmentToken: await workstations.rotateEnrollmentToken(request.params.id) }),
+        async (request) => {
+          const workstation = await workstations.get(request.params.id);
+          request.audit({ target: { type: 'workstation', id: workstation.id, name: workstation.name }, changes: { enrollmentToken: { to: REDACTED } } });
+          return { enrollmentToken: await workstations.rotateEnrollmentToken(request.params.id) };
+        },
       );
     },
   };

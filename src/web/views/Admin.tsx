@@ -207,7 +207,7 @@ function Audit() {
               <Table.Td>{ago(entry.at)}</Table.Td>
               <Table.Td>{entry.actorName ?? '–'}</Table.Td>
               <Table.Td>{entry.action}</Table.Td>
-              <Table.Td className="wide-only">{entry.target ?? ''}</Table.Td>
+              <Table.Td className="wide-only">{targetText(entry.target)}</Table.Td>
               <Table.Td>
                 <StatusBadge status={entry.outcome === 'success' ? 'succeeded' : 'failed'} />
                 <Text span size="xs" ml={4}>
@@ -221,4 +221,11 @@ function Audit() {
       {audit.data && audit.data.items.length === 0 && <Text c="dimmed">No entries match.</Text>}
     </Stack>
   );
+}
+
+/** An audit entry's target as text: `workstation pc-17`, or the bare string older entries hold. */
+function targetText(target: string | { type: string; id: string | null; name: string | null } | null | undefined): string {
+  if (!target) return '';
+  if (typeof target === 'string') return target;
+  return [target.type, target.name ?? target.id].filter(Boolean).join(' ');
 }

@@ -1,7 +1,5 @@
 import type { Migration } from 'kysely';
 import { coreMigration } from './0001_core.js';
-import { emulatorsMigration } from '../../fleet/schema.js';
-import { operationTargetMigration, operationsMigration } from '../../ops/schema.js';
 
 export interface NamedMigration {
   /** Applied in list order; Kysely also sorts by name, so names start with a zero-padded number. */
@@ -10,12 +8,10 @@ export interface NamedMigration {
 }
 
 /**
- * Every schema change, oldest first. Append new migrations at the end (never edit an applied
- * one): `{ name: '0002_emulators', migration: emulatorsMigration }`.
+ * The store's own schema (users, sessions, tokens, workstations, audit). The units' migrations
+ * are listed with it by the server's assembly (`src/server/migrations.ts`), so the store never
+ * imports the units that build on it.
  */
-export const migrations: readonly NamedMigration[] = [
-  { name: '0001_core', migration: coreMigration },
-  { name: '0002_emulators', migration: emulatorsMigration },
-  { name: '0003_operations', migration: operationsMigration },
-  { name: '0004_operation_target', migration: operationTargetMigration },
-];
+export const coreMigrations: readonly NamedMigration[] = [{ name: '0001_core', migration: coreMigration }];
+
+export { auditChangesMigration } from './0006_audit_changes.js';

@@ -1,0 +1,17 @@
+/**
+ * Every schema change of the server, oldest first: the store's core, then each unit's. Append
+ * new migrations at the end (never edit an applied one).
+ */
+import { emulatorsMigration } from './fleet/index.js';
+import { operationTargetMigration, operationWaitingMigration, operationsMigration } from './ops/index.js';
+import { auditChangesMigration, coreMigrations } from './store/index.js';
+import type { NamedMigration } from './store/index.js';
+
+export const migrations: readonly NamedMigration[] = [
+  ...coreMigrations,
+  { name: '0002_emulators', migration: emulatorsMigration },
+  { name: '0003_operations', migration: operationsMigration },
+  { name: '0004_operation_target', migration: operationTargetMigration },
+  { name: '0005_operation_waiting', migration: operationWaitingMigration },
+  { name: '0006_audit_changes', migration: auditChangesMigration },
+];

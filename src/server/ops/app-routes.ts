@@ -1,0 +1,120 @@
+/**
+ * `POST /emulators/{id}/apps`: a multipart APK upload, streamed to the data directory and sent
+ * to the agent when the operation runs; or JSON `{packageName}`, which asks LDPlayer to install
+ * that package from its own store (LD Store) on the instance. Multipart is registered in a scope
+ * of its own so no other route parses it.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import multipart from '@fastify/multipart';
+import { Type } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import type { FastifyRequest } from 'fastify';
+import { HttpError, IdParams, badRequest, errorResponses } from '../http/index.js';
+import type { App, TypeBoxTypeProvider } from '../http/index.js';
+import { uploadPath } from './action-context.js';
+import { Accepted, IdempotencyHeaders, OfflineGraceSchema } from './route-schemas.js';
+import { emulatorOr404, tags, targetOf } from './route-support.js';
+import type { OpsRouteDeps, Submit } from './route-support.js';
+import { PackageNameSchema } from '../../protocol/index.js';
+
+const InstallByName = TypeCompiler.Compile(
+  Type.Object({ packageName: PackageNameSchema, offlineGraceMs: Type.Optional(OfflineGraceSchema) }, { additionalProperties: false }),
+);
+
+export function registerAppInstallRoute(api: App, deps: OpsRouteDeps, submit: Submit): void {
+  void api.register(async (plain) => {
+    const scope = plain.withTypeProvider<TypeBoxTypeProvider>();
+    await scope.register(multipart, { limits: { fileSize: deps.uploadMaxBytes, files: 1, fields: 10 } });
+    scope.post(
+      '/emulators/:id/apps',
+      {
+        config: { auth: 'operator' },
+        schema: {
+          tags,
+          summary: 'Install an app: multipart APK upload (field "file"), or JSON {packageName} to install that package from LDPlayer\'s store',
+          params: IdParams,
+          headers: IdempotencyHeaders,
+          response: { 202: Accepted, ...errorResponses(400, 401, 403, 404, 409, 413) },
+        },
+      },
+      async (request, reply) => {
+        const emulator = await emulatorOr404(deps.fleet, request.params.id);
+        if (!request.isMultipart()) {
+          const body = request.body ?? {};
+          if (!InstallByName.Check(body)) {
+            const details = [...InstallByName.Errors(body)].slice(0, 10).map((issue) => ({ path: issue.path, message: issue.message }));
+            const [first] = details;
+            throw badRequest(
+              `send an APK as multipart field "file", or JSON {"packageName": "com.example.app"}${first ? ` (${first.path || 'body'}: ${first.message})` : ''}`,
+              details,
+            );
+          }
+          const params = { packageName: body.packageName };
+          return submit(request, reply, { install: params, id: emulator.id }, async (requester) => ({
+            kind: 'operation',
+            operation: await deps.service.submitOperation(requester, { action: 'installApp', ...targetOf(emulator), params, offlineGraceMs: body.offlineGraceMs }),
+          }));
+        }
+        const upload = await receiveUpload(request, deps);
+        try {
+          return await submit(request, reply, { install: upload.sha256, id: emulator.id }, async (requester) => ({
+            kind: 'operation',
+            operation: await deps.service.submitOperation(requester, {
+              action: 'installApp',
+              ...targetOf(emulator),
+              params: { transferId: upload.transferId, fileName: upload.fileName, bytes: upload.bytes, sha256: upload.sha256 },
+            }),
+          }));
+        } finally {
+          // A replayed or refused request did not queue this copy of the file.
+          if (!(await deps.service.transferQueued(upload.transferId))) await rm(upload.path, { force: true });
+        }
+      },
+    );
+  });
+}
+
+interface Upload {
+  transferId: string;
+  path: string;
+  fileName: string;
+  bytes: number;
+  sha256: string;
+}
+
+/** Streams the `file` part to `<uploadDir>/<transferId>.apk`, hashing it on the way; 413 past the limit. */
+async function receiveUpload(request: FastifyRequest, deps: OpsRouteDeps): Promise<Upload> {
+  const part = await request.file();
+  if (!part || part.fieldname !== 'file') throw badRequest('the multipart body needs one file in the field "file"');
+  await mkdir(deps.uploadDir, { recursive: true, mode: 0o700 });
+  const transferId = randomUUID();
+  const path = uploadPath(deps.uploadDir, transferId);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      done(null, chunk);
+    },
+  });
+  try {
+    await pipeline(part.file, meter, createWriteStream(path, { mode: 0o600 }));
+  } catch (error) {
+    await rm(path, { force: true });
+    throw error;
+  }
+  if (part.file.truncated) {
+    await rm(path, { force: true });
+    throw new HttpError(413, 'payload_too_large', `the APK is larger than the limit of ${deps.uploadMaxBytes} bytes`);
+  }
+  if (bytes === 0) {
+    await rm(path, { force: true });
+    throw badRequest('the uploaded file is empty');
+  }
+  return { transferId, path, fileName: part.filename.slice(0, 256), bytes, sha256: hash.digest('hex') };
+}
