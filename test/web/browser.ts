@@ -29,7 +29,12 @@ export function ensureWebBuilt(): void {
   const index = join(ROOT, 'dist', 'web', 'index.html');
   const sources = Math.max(newestMtime(join(ROOT, 'src', 'web')), newestMtime(join(ROOT, 'src', 'sdk')));
   if (existsSync(index) && statSync(index).mtimeMs > sources) return;
-  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'src/web/vite.config.ts', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'src/web/vite.config.ts', '--logLevel', 'warn'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+    // vitest sets NODE_ENV=test, which would give React's development build: the tests and the bench run the shipped one.
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
 }
 
 export interface TestBrowser {
