@@ -3,19 +3,21 @@
  * hello, then after welcome a full inventory, heartbeats, metrics, inventory diffs from polling,
  * and answers to RPC calls.
  */
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { LocalExecutor, type Executor } from '../exec/index.js';
 import { LdConsole, type Codepage } from '../ldconsole/index.js';
 import { PROTOCOL_VERSION, type HelloMessage, type ServerMessage } from '../protocol/index.js';
+import { VERSION } from '../package/index.js';
 import type { BackoffOptions } from './backoff.js';
 import { AgentConnection } from './connection.js';
 import { InventoryFeed } from './feed.js';
+import { AgentHealth, installDirProblem, type HealthOptions } from './health.js';
 import { describeError, silentLogger, type AgentLogger } from './log.js';
 import { MetricsSampler } from './metrics.js';
 import { InventoryObserver } from './observer.js';
 import { RpcDispatcher } from './rpc.js';
-import { DEFAULT_TRANSFER_OPTIONS, TransferStore, type TransferOptions } from './transfers.js';
+import { TransferStore, type TransferOptions } from './transfers.js';
+import type { Trust } from '../trust/index.js';
 
 export interface AgentOptions {
   /** The server's base URL, e.g. `http://fleet.example:8080`. */
@@ -24,6 +26,8 @@ export interface AgentOptions {
   readonly token: string;
   /** `ldconsole.exe`, or the simulator's bin. */
   readonly ldconsolePath: string;
+  /** LDPlayer's `adb.exe` (or the simulator's `adb-sim`): adb work runs it with an argv array; through `ldconsole adb` when absent. */
+  readonly adbPath?: string;
   /** The LDPlayer install dir (its `vms/config` holds the instance configs). */
   readonly installDir: string;
   /** Code page ldconsole's output falls back to; cp936 (GBK) by default. */
@@ -42,6 +46,20 @@ export interface AgentOptions {
   /** The socket is dropped and redialled when no welcome follows hello within this time. */
   readonly welcomeTimeoutMs?: number;
   readonly transfers?: Partial<TransferOptions>;
+  /** When the agent reports itself degraded (list2 failures in a row, disk floor). */
+  readonly health?: HealthOptions;
+  /** Which TLS certificate the server may present (`--ca`, `--fingerprint`). */
+  readonly trust?: Trust;
+}
+
+/** Variables of the agent's own that ldconsole (and whatever it starts) must never see. */
+const AGENT_SECRETS = ['LDFLEET_AGENT_TOKEN'];
+
+/** The environment for ldconsole: the given (or inherited) one without the agent's secrets. */
+export function ldconsoleEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const copy = { ...env };
+  for (const name of AGENT_SECRETS) delete copy[name];
+  return copy;
 }
 
 /** The cadence the server set in its welcome. */
@@ -56,7 +74,7 @@ const SILENT_HEARTBEATS = 3;
 const DEFAULT_WELCOME_TIMEOUT_MS = 15_000;
 const MIN_INTERVAL_MS = 50;
 
-export const AGENT_VERSION = readPackageVersion();
+export const AGENT_VERSION = VERSION;
 
 export class Agent {
   readonly driver: LdConsole;
@@ -67,6 +85,11 @@ export class Agent {
   private readonly connection: AgentConnection;
   private readonly transfers: TransferStore;
   private readonly metrics: MetricsSampler;
+  private readonly health: AgentHealth;
+  /** Aborted by `stop`: ends every ldconsole call in flight, so a stop never waits on a hung one. */
+  private readonly lifetime = new AbortController();
+  /** The status the server last got in this session (JSON), so only changes are sent. */
+  private sentStatus: string | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
   private welcomeTimer: NodeJS.Timeout | undefined;
   private workstationId: string | undefined;
@@ -80,8 +103,11 @@ export class Agent {
       path: options.ldconsolePath,
       installDir: options.installDir,
       ...(options.codepage ? { codepage: options.codepage } : {}),
-      ...(options.ldconsoleEnv ? { env: options.ldconsoleEnv } : {}),
+      env: ldconsoleEnvironment(options.ldconsoleEnv),
+      signal: this.lifetime.signal,
+      ...(options.adbPath !== undefined ? { adbPath: options.adbPath } : {}),
     });
+    this.health = new AgentHealth(options.health);
     this.observer = new InventoryObserver({ driver: this.driver, installDir: options.installDir, logger: this.logger });
     this.connection = new AgentConnection(
       {
@@ -90,11 +116,12 @@ export class Agent {
         logger: this.logger,
         ...(options.backoff ? { backoff: options.backoff } : {}),
         ...(options.authRetryMs !== undefined ? { authRetryMs: options.authRetryMs } : {}),
+        ...(options.trust ? { trust: options.trust } : {}),
       },
       { onOpen: () => this.onOpen(), onMessage: (message) => this.onMessage(message), onClose: () => this.onClose() },
     );
     this.feed = new InventoryFeed(this.observer, (message) => this.connection.send(message));
-    this.transfers = new TransferStore({ ...DEFAULT_TRANSFER_OPTIONS, ...options.transfers });
+    this.transfers = new TransferStore(options.transfers);
     this.dispatcher = new RpcDispatcher({
       driver: this.driver,
       inventory: {
@@ -104,6 +131,10 @@ export class Agent {
       },
       transfers: this.transfers,
       logger: this.logger,
+      onAdbHealth: (problem) => {
+        this.health.set('adb_conflict', problem);
+        this.reportHealth();
+      },
     });
     this.metrics = new MetricsSampler(options.installDir);
   }
@@ -111,11 +142,13 @@ export class Agent {
   /** Starts dialling the server; returns at once (the agent connects and reconnects on its own). */
   start(): void {
     this.logger.info({ server: this.options.serverUrl, ldconsole: this.options.ldconsolePath, installDir: this.options.installDir }, 'agent starting');
+    void this.checkInstallDir(true);
     this.connection.start();
   }
 
-  /** Closes the socket, stops every timer and deletes pending uploads. */
+  /** Closes the socket, ends ldconsole calls in flight, stops every timer and deletes pending uploads. */
   async stop(): Promise<void> {
+    this.lifetime.abort(new Error('agent stopping'));
     this.stopSessionTimers();
     await this.connection.stop();
     await this.transfers.close();
@@ -136,6 +169,7 @@ export class Agent {
     this.stopSessionTimers();
     this.session += 1;
     this.workstationId = undefined;
+    this.sentStatus = undefined;
     this.feed.stopPublishing();
     void this.transfers.dropIncomplete();
   }
@@ -177,7 +211,14 @@ export class Agent {
   private pollInventory(session: number, intervalMs: number): void {
     this.feed
       .refresh()
-      .catch((error: unknown) => this.logPollFailure(error))
+      .then(
+        () => this.health.list2Succeeded(),
+        (error: unknown) => {
+          this.health.list2Failed(describeError(error));
+          this.logPollFailure(error);
+        },
+      )
+      .then(() => this.checkInstallDir(false))
       .finally(() => {
         if (session !== this.session || this.workstationId === undefined) return;
         const timer = setTimeout(() => {
@@ -191,8 +232,31 @@ export class Agent {
   private sendMetrics(): void {
     this.metrics
       .sample()
-      .then((metrics) => this.connection.send({ type: 'metrics', metrics }))
+      .then((metrics) => {
+        this.connection.send({ type: 'metrics', metrics });
+        this.health.metricsSampled(metrics);
+        this.reportHealth();
+      })
       .catch((error: unknown) => this.logger.warn({ error: describeError(error) }, 'metrics sample failed'));
+  }
+
+  /** Checks that `vms/config` is readable; at start a failure is a warning naming the folder and the fix. */
+  private async checkInstallDir(atStart: boolean): Promise<void> {
+    const problem = await installDirProblem(this.options.installDir);
+    if (atStart && problem !== undefined) this.logger.warn({ installDir: this.options.installDir, problem }, 'install dir has no readable vms/config');
+    this.health.set('install_dir_unreadable', problem);
+    this.reportHealth();
+  }
+
+  /** Sends the agent's status when it changed since the server last got it (only once welcomed). */
+  private reportHealth(): void {
+    if (!this.welcomed) return;
+    const status = this.health.status();
+    const text = JSON.stringify(status);
+    if (text === this.sentStatus) return;
+    if (status.reason !== null) this.logger.warn({ reason: status.reason, message: status.message }, 'agent degraded');
+    else if (this.sentStatus !== undefined) this.logger.info({}, 'agent healthy again');
+    if (this.connection.send(status)) this.sentStatus = text;
   }
 
   private every(intervalMs: number, tick: () => void): void {
@@ -229,13 +293,4 @@ export class Agent {
 function saneCadence(cadence: Cadence): Cadence {
   const atLeast = (ms: number) => Math.max(MIN_INTERVAL_MS, ms);
   return { heartbeatMs: atLeast(cadence.heartbeatMs), inventoryPollMs: atLeast(cadence.inventoryPollMs), metricsMs: atLeast(cadence.metricsMs) };
-}
-
-function readPackageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-    return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
-  } catch (_unreadable) {
-    return '0.0.0';
-  }
 }

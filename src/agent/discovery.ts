@@ -12,6 +12,8 @@ export interface LdPlayerLocation {
   readonly ldconsolePath: string;
   /** The install dir whose `vms/config` holds the instance configs. */
   readonly installDir: string;
+  /** LDPlayer's own adb beside ldconsole (`adb.exe`; `adb-sim` beside the simulator), when there is one. */
+  readonly adbPath?: string;
 }
 
 export interface DiscoveryOptions {
@@ -24,6 +26,8 @@ export interface DiscoveryOptions {
   readonly codepage?: Codepage;
   /** Injectable for tests. */
   readonly exists?: (file: string) => boolean;
+  /** Read for `LDFLEET_SIM_HOME` when the ldconsole is the simulator; the process's by default. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export class DiscoveryError extends Error {
@@ -69,7 +73,8 @@ export async function locateLdPlayer(options: DiscoveryOptions): Promise<LdPlaye
   if (options.ldconsole !== undefined) {
     const ldconsolePath = pathApi.resolve(options.ldconsole);
     if (!exists(ldconsolePath)) throw new DiscoveryError(`--ldconsole ${ldconsolePath} does not exist`);
-    return { ldconsolePath, installDir: pathApi.resolve(options.ldplayerDir ?? pathApi.dirname(ldconsolePath)) };
+    const installDir = options.ldplayerDir ?? simulatorHome(ldconsolePath, options.env ?? process.env) ?? pathApi.dirname(ldconsolePath);
+    return withAdb({ ldconsolePath, installDir: pathApi.resolve(installDir) }, pathApi, exists);
   }
   if (platform !== 'win32') {
     throw new DiscoveryError(
@@ -84,7 +89,23 @@ export async function locateLdPlayer(options: DiscoveryOptions): Promise<LdPlaye
       `LDPlayer not found (looked in the registry and ${candidates.length} folders, e.g. C:\\LDPlayer\\LDPlayer9); give --ldconsole PATH`,
     );
   }
-  return { ldconsolePath, installDir };
+  return withAdb({ ldconsolePath, installDir }, path.win32, exists);
+}
+
+/** The adb LDPlayer ships beside ldconsole (the simulator ships `adb-sim` beside its bin). */
+function withAdb(location: LdPlayerLocation, pathApi: typeof path.posix, exists: (file: string) => boolean): LdPlayerLocation {
+  const dir = pathApi.dirname(location.ldconsolePath);
+  const adbPath = ['adb.exe', 'adb-sim'].map((name) => pathApi.join(dir, name)).find((file) => exists(file));
+  return adbPath === undefined ? location : { ...location, adbPath };
+}
+
+/**
+ * The simulator keeps its install where `LDFLEET_SIM_HOME` says, not beside its bin; an agent
+ * driving it finds the same home there without a second flag.
+ */
+function simulatorHome(ldconsolePath: string, env: NodeJS.ProcessEnv): string | undefined {
+  const home = env.LDFLEET_SIM_HOME;
+  return home && /^ldconsole-sim(\.\w+)?$/i.test(path.basename(ldconsolePath)) ? home : undefined;
 }
 
 function consoleIn(dir: string, exists: (file: string) => boolean): string | undefined {

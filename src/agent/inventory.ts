@@ -74,8 +74,8 @@ function sortByIndex<T extends { index: number }>(items: T[]): T[] {
 // ---------------------------------------------------------------------------------------------
 // Generation
 
-/** Where a generation was read from. */
-export type GenerationSource = 'birth' | 'ctime';
+/** Where a generation was read from; `listed` is made up for an index whose files cannot be read. */
+export type GenerationSource = 'birth' | 'ctime' | 'listed';
 
 export interface Generation {
   readonly value: string;
@@ -96,14 +96,20 @@ export interface GenerationEvidence {
  * file system keeps no creation time, the config's ctime stands in; ctime moves on every config
  * write, so such a generation is kept for as long as the index stays continuously listed
  * (`previous` is what this index had on the last poll, absent when it was not listed).
- * Returns null when there is no evidence at all (the config and folder are both unreadable).
+ * Returns null when there is no evidence at all (the config and folder are both unreadable);
+ * the caller then makes up a `listed` generation, which is kept the same way.
  */
 export function resolveGeneration(previous: Generation | undefined, evidence: GenerationEvidence): Generation | null {
-  if (previous?.source === 'ctime') return previous;
+  if (previous?.source === 'ctime' || previous?.source === 'listed') return previous;
   if (isUsableTime(evidence.folderBirthMs)) return { source: 'birth', value: encodeTime('b', evidence.folderBirthMs) };
   if (previous) return previous;
   if (isUsableTime(evidence.configCtimeMs)) return { source: 'ctime', value: encodeTime('c', evidence.configCtimeMs) };
   return null;
+}
+
+/** A generation for an index listed with no readable folder or config: unique, and kept while listed. */
+export function listedGeneration(nowMs: number, sequence: number): Generation {
+  return { source: 'listed', value: `${encodeTime('l', nowMs)}.${sequence.toString(36)}` };
 }
 
 function isUsableTime(ms: number | undefined): ms is number {

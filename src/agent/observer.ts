@@ -16,7 +16,7 @@ import {
   type Selector,
 } from '../ldconsole/index.js';
 import { adbSerialFor, type InstanceState, type ObservedInstance, type Settings } from '../protocol/index.js';
-import { resolveGeneration, snapshotOf, type Generation, type Snapshot } from './inventory.js';
+import { listedGeneration, resolveGeneration, snapshotOf, type Generation, type Snapshot } from './inventory.js';
 import { describeError, type AgentLogger } from './log.js';
 
 /** The driver calls the observer needs (LdConsole has them). */
@@ -44,6 +44,9 @@ interface CachedConfig {
   readonly text: string;
 }
 
+/** A config read: its text, or why it could not be read. */
+type ConfigRead = { readonly config: CachedConfig; readonly problem?: undefined } | { readonly config?: undefined; readonly problem: string };
+
 /** What is known about one launch (one dnplayer pid) of an instance. */
 interface BootProbe {
   readonly index: number;
@@ -62,16 +65,22 @@ export class InventoryObserver {
   private readonly boots = new Map<number, BootProbe>();
   /** Indexes a `start` saw boot; their current launch counts as booted without asking adb. */
   private readonly bootedHints = new Set<number>();
+  /** The problem last logged per index, so an unreadable config is logged once, not every poll. */
+  private readonly problems = new Map<number, string>();
+  private listedSequence = 0;
 
   constructor(private readonly options: ObserverOptions) {}
 
-  /** One full observation. Rejects when list2 fails; a single unreadable instance is skipped. */
+  /**
+   * One full observation. Rejects when list2 fails. Every row list2 shows is in the snapshot:
+   * one whose folder or config cannot be read carries list2's name and state, null settings
+   * and the reason in `problem`.
+   */
   async observe(): Promise<Snapshot> {
     const rows = await this.options.driver.list2();
     this.forgetAllBut(new Set(rows.map((row) => row.index)));
     const booted = await this.bootStates(rows);
-    const instances = await Promise.all(rows.map((row) => this.observeOne(row, booted.get(row.index) ?? false)));
-    return snapshotOf(instances.filter((instance): instance is ObservedInstance => instance !== undefined));
+    return snapshotOf(await Promise.all(rows.map((row) => this.observeOne(row, booted.get(row.index) ?? false))));
   }
 
   /** Records that the current launch of `index` has booted (a `start` just waited for it). */
@@ -79,59 +88,67 @@ export class InventoryObserver {
     this.bootedHints.add(index);
   }
 
-  private async observeOne(row: List2Row, booted: boolean): Promise<ObservedInstance | undefined> {
-    const config = await this.readConfig(row.index);
-    const generation = resolveGeneration(this.generations.get(row.index), {
-      ...(await this.folderBirth(row.index)),
-      ...(config ? { configCtimeMs: config.ctimeMs } : {}),
-    });
-    if (generation === null) {
-      // Neither folder nor config yet: an `add` caught half-way. The next poll will see it whole.
-      this.options.logger.debug({ index: row.index }, 'instance has no folder or config yet; skipped this poll');
-      return undefined;
-    }
+  private async observeOne(row: List2Row, booted: boolean): Promise<ObservedInstance> {
+    const read = await this.readConfig(row.index);
+    const generation =
+      resolveGeneration(this.generations.get(row.index), {
+        ...(await this.folderBirth(row.index)),
+        ...(read.config ? { configCtimeMs: read.config.ctimeMs } : {}),
+      }) ?? listedGeneration(Date.now(), ++this.listedSequence);
     this.generations.set(row.index, generation);
-    const parsed = config ? this.parseConfig(row, config.text) : undefined;
+    const parsed = read.config ? this.parseConfig(row, read.config.text) : { problem: read.problem };
+    this.noteProblem(row.index, parsed.problem);
     const state = observedState(row);
     return {
       index: row.index,
       generation: generation.value,
-      name: parsed?.title ?? row.title,
+      name: parsed.config?.title ?? row.title,
       state,
       booted: state === 'running' && booted,
       pids: row.playerPid > 0 || row.vboxPid > 0 ? { player: row.playerPid, vbox: row.vboxPid } : null,
-      settings: protocolSettings(parsed?.settings ?? this.defaultsFrom(row)),
+      settings: parsed.config ? protocolSettings(parsed.config.settings) : null,
       adbSerial: adbSerialFor(row.index),
+      problem: parsed.problem ?? null,
     };
   }
 
-  private parseConfig(row: List2Row, text: string): InstanceConfig | undefined {
+  private parseConfig(row: List2Row, text: string): { config?: InstanceConfig; problem?: string } {
     try {
-      return parseInstanceConfig(text, row.resolution ? { resolution: row.resolution } : {});
+      return { config: parseInstanceConfig(text, row.resolution ? { resolution: row.resolution } : {}) };
     } catch (error) {
-      this.options.logger.warn({ index: row.index, error: describeError(error) }, 'unreadable instance config; using defaults');
-      return undefined;
+      return { problem: `${configPath(this.options.installDir, row.index)} is not a valid config: ${describeError(error)}`.slice(0, 512) };
     }
   }
 
-  private defaultsFrom(row: List2Row): InstanceSettings {
-    return parseInstanceConfig('{}', row.resolution ? { resolution: row.resolution } : {}).settings;
+  /** A new problem is a warning once; it clearing is worth a line too. */
+  private noteProblem(index: number, problem: string | undefined): void {
+    const before = this.problems.get(index);
+    if (problem === before) return;
+    if (problem === undefined) {
+      this.problems.delete(index);
+      this.options.logger.info({ index }, 'instance config readable again');
+      return;
+    }
+    this.problems.set(index, problem);
+    this.options.logger.warn({ index, problem }, 'instance listed by list2 but its config cannot be read; reported with unknown settings');
   }
 
   /** The config's text, from cache while its mtime and size stand still. */
-  private async readConfig(index: number): Promise<CachedConfig | undefined> {
+  private async readConfig(index: number): Promise<ConfigRead> {
     const file = configPath(this.options.installDir, index);
     try {
       const stats = await stat(file);
       const cached = this.configs.get(index);
-      if (cached && cached.mtimeMs === stats.mtimeMs && cached.size === stats.size) return { ...cached, ctimeMs: stats.ctimeMs };
+      if (cached && cached.mtimeMs === stats.mtimeMs && cached.size === stats.size) return { config: { ...cached, ctimeMs: stats.ctimeMs } };
       const text = await readFile(file, 'utf8');
       const fresh: CachedConfig = { mtimeMs: stats.mtimeMs, size: stats.size, ctimeMs: stats.ctimeMs, text };
       this.configs.set(index, fresh);
-      return fresh;
-    } catch (_missing) {
+      return { config: fresh };
+    } catch (error) {
       this.configs.delete(index);
-      return undefined;
+      const code = (error as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? describeError(error)})`;
+      return { problem: `${file} ${why}; is --ldplayer-dir the folder that holds vms/config?`.slice(0, 512) };
     }
   }
 
@@ -180,7 +197,7 @@ export class InventoryObserver {
   }
 
   private forgetAllBut(listed: ReadonlySet<number>): void {
-    for (const cache of [this.configs, this.generations, this.boots]) {
+    for (const cache of [this.configs, this.generations, this.boots, this.problems]) {
       for (const index of cache.keys()) if (!listed.has(index)) cache.delete(index);
     }
   }

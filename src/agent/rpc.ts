@@ -4,7 +4,7 @@
  * outside it. Every call answers with an `rpc.result`, whatever happens inside.
  */
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import type { CallOptions, LdConsole, List2Row, ModifySettings } from '../ldconsole/index.js';
+import { isLdConsoleError, type CallOptions, type LdConsole, type LdConsoleError, type List2Row, type ModifySettings } from '../ldconsole/index.js';
 import { RPC_PARAMS } from '../protocol/index.js';
 import type { ObservedInstance, RpcCallMessage, RpcMethod, RpcMethods, RpcResultMessage, SettingsInput } from '../protocol/index.js';
 import { readApkPackageName } from '../apk/index.js';
@@ -31,6 +31,10 @@ export type RpcDriver = Pick<
   | 'runapp'
   | 'killapp'
   | 'shell'
+  | 'shellStatus'
+  | 'killAdbServer'
+  | 'readConfig'
+  | 'enableAdbDebug'
   | 'screenshot'
 >;
 
@@ -50,6 +54,12 @@ export interface RpcDispatcherOptions {
   readonly mutex?: Mutex;
   /** How many finished results are kept to answer a repeated call id. */
   readonly rememberResults?: number;
+  /** Told when adb servers keep fighting after a restart (a message), and when adb works again (undefined). */
+  readonly onAdbHealth?: (problem: string | undefined) => void;
+  /** How long after `launch` list2 must show the instance starting; default 5 s. */
+  readonly launchConfirmMs?: number;
+  /** Launches sent again when list2 still shows the instance stopped; default 2. */
+  readonly launchRetries?: number;
 }
 
 /** What a handler gets besides its params: the call's deadline as a signal. */
@@ -65,6 +75,14 @@ const PARAMS = RPC_PARAMS;
 const PARAM_CHECKS = Object.fromEntries(Object.entries(PARAMS).map(([method, schema]) => [method, TypeCompiler.Compile(schema)]));
 
 const DEFAULT_REMEMBERED_RESULTS = 1_000;
+const DEFAULT_LAUNCH_CONFIRM_MS = 5_000;
+const DEFAULT_LAUNCH_RETRIES = 2;
+const LAUNCH_CONFIRM_POLL_MS = 200;
+/**
+ * Methods that change nothing on the host: safe to run again, so their results are not kept.
+ * Not `shell`: its command may change things, so a re-sent id must replay, not re-run.
+ */
+const READ_ONLY: ReadonlySet<string> = new Set<RpcMethod>(['screenshot', 'listApps', 'inventory']);
 /** Node fires longer timers at once; no RPC deadline needs more than these ~24 days. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -74,6 +92,8 @@ export class RpcDispatcher {
   private readonly handlers: Handlers;
   /** Calls by id, running or finished: an id runs at most once (see the protocol). */
   private readonly calls = new Map<string, Promise<RpcResultMessage>>();
+  /** When the last `launch` on this host returned (ms); the next one waits the interval from here. */
+  private lastLaunchEndedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: RpcDispatcherOptions) {
     this.mutex = options.mutex ?? new Mutex();
@@ -87,6 +107,9 @@ export class RpcDispatcher {
     if (known) return known;
     const result = this.execute(call);
     this.calls.set(call.id, result);
+    // Reads are joined while they run but not remembered: repeating one is harmless, and
+    // keeping their results (screenshots are megabytes) would grow the agent without need.
+    if (READ_ONLY.has(call.method)) void result.finally(() => this.calls.delete(call.id));
     this.forgetOldResults();
     return result;
   }
@@ -144,6 +167,7 @@ export class RpcDispatcher {
         const index = await this.mutate(context, async () => {
           const created = await driver.add(name, context.options);
           if (settings !== undefined) await this.modifyOrUndo(created, settings, context);
+          await this.enableAdb(created);
           return created;
         });
         return this.observed(index);
@@ -154,7 +178,9 @@ export class RpcDispatcher {
           if (source.state !== 'stopped') {
             throw new RpcError('conflict', 'source_running', `index ${sourceIndex} must be stopped before it is cloned (it is ${source.state})`);
           }
-          return driver.copy({ index: sourceIndex }, name, context.options);
+          const copied = await driver.copy({ index: sourceIndex }, name, context.options);
+          await this.enableAdb(copied);
+          return copied;
         });
         return this.observed(index);
       },
@@ -177,10 +203,10 @@ export class RpcDispatcher {
         await this.options.inventory.refresh();
         return { index };
       },
-      start: async ({ index, bootTimeoutMs }, context) => {
+      start: async ({ index, bootTimeoutMs, launchIntervalMs }, context) => {
         await this.mutate(context, async () => {
           const row = await this.requireInstance(index, context);
-          if (row.state === 'stopped') await driver.launch({ index }, context.options);
+          if (row.state === 'stopped') await this.launchConfirmed(index, launchIntervalMs ?? 0, context);
         });
         return this.bootedInstance(index, bootTimeoutMs, context);
       },
@@ -191,11 +217,11 @@ export class RpcDispatcher {
         });
         return this.observed(index);
       },
-      restart: async ({ index, bootTimeoutMs }, context) => {
+      restart: async ({ index, bootTimeoutMs, launchIntervalMs }, context) => {
         await this.mutate(context, async () => {
           const row = await this.requireInstance(index, context);
           if (row.state !== 'stopped') await driver.quit({ index }, context.options);
-          await driver.launch({ index }, context.options);
+          await this.launchConfirmed(index, launchIntervalMs ?? 0, context);
         });
         return this.bootedInstance(index, bootTimeoutMs, context);
       },
@@ -212,9 +238,13 @@ export class RpcDispatcher {
         await this.mutate(context, () => driver.killapp({ index }, packageName, context.options));
         return { packageName };
       },
-      shell: async ({ index, command }, context) => ({ output: await driver.shell({ index }, command, context.options) }),
-      listApps: async ({ index }, context) => ({ packages: [...(await this.installedPackages(index, context))].sort() }),
-      screenshot: async ({ index }, context) => ({ pngBase64: (await driver.screenshot({ index }, context.options)).toString('base64') }),
+      shell: ({ index, command }, context) => this.viaAdb(index, () => driver.shellStatus({ index }, command, context.options), context),
+      listApps: async ({ index }, context) => ({
+        packages: [...(await this.viaAdb(index, () => this.installedPackages(index, context), context))].sort(),
+      }),
+      screenshot: async ({ index }, context) => ({
+        pngBase64: (await this.viaAdb(index, () => driver.screenshot({ index }, context.options), context)).toString('base64'),
+      }),
       inventory: async () => ({ instances: [...(await this.options.inventory.resync()).values()] }),
     };
   }
@@ -239,11 +269,132 @@ export class RpcDispatcher {
     }
   }
 
-  /** Boot is awaited outside the lock: a 60-second boot must not hold up every other mutation. */
+  /**
+   * Boot is awaited outside the lock: a 60-second boot must not hold up every other mutation.
+   * adb answering `device offline` while the config has ADB debugging off fails at once
+   * (`adb_disabled`); a boot that passes its timeout is quit first, so a hung VM holds no boot
+   * slot and no RAM, and then fails `boot_timeout` with what was seen.
+   */
   private async bootedInstance(index: number, bootTimeoutMs: number, context: CallContext): Promise<ObservedInstance> {
-    await this.driver.waitBooted({ index }, { timeoutMs: bootTimeoutMs, signal: context.signal });
+    try {
+      await this.viaAdb(
+        index,
+        () => this.driver.waitBooted({ index }, { timeoutMs: bootTimeoutMs, signal: context.signal, onDeviceOffline: () => this.adbDisabledError(index) }),
+        context,
+      );
+    } catch (error) {
+      if (isLdConsoleError(error, 'boot_timeout')) throw await this.quitHungBoot(index, error, context);
+      throw error;
+    }
     this.options.inventory.markBooted(index);
     return this.observed(index);
+  }
+
+  private async quitHungBoot(index: number, error: LdConsoleError, context: CallContext): Promise<RpcError> {
+    const quit = await this.mutex
+      .runExclusive(() => this.driver.quit({ index }, context.options))
+      .then(() => 'the instance was quit so it holds no boot slot or RAM')
+      .catch((quitError: unknown) => `quitting it failed too: ${describeError(quitError)}`);
+    await this.options.inventory.refresh().catch(() => undefined);
+    this.options.logger.warn({ index, error: error.message, quit }, 'boot timed out');
+    return new RpcError('timeout', 'boot_timeout', `${error.message}; ${quit}`);
+  }
+
+  /** `adb_disabled` when the instance's config has ADB debugging off (0), else undefined. */
+  private async adbDisabledError(index: number): Promise<RpcError | undefined> {
+    const adbDebug = await this.driver
+      .readConfig(index)
+      .then((config) => config.settings.adbDebug)
+      .catch(() => undefined);
+    if (adbDebug !== 0) return undefined;
+    return new RpcError(
+      'ldconsole',
+      'adb_disabled',
+      `index ${index} runs with ADB debugging off (basicSettings.adbDebug 0), so adb shows it offline; stop it and start it again ` +
+        'through ldfleet (which turns ADB debugging on while it is stopped), or enable Settings > Other > ADB debugging in LDPlayer',
+    );
+  }
+
+  /** Before a launch (and after create/clone): ADB debugging on in the config, edited only while stopped. */
+  private async enableAdb(index: number): Promise<void> {
+    try {
+      if (await this.driver.enableAdbDebug(index)) this.options.logger.info({ index }, 'turned ADB debugging on in the instance config');
+    } catch (error) {
+      this.options.logger.warn({ index, error: describeError(error) }, 'could not check or turn on ADB debugging; launching anyway');
+    }
+  }
+
+  /**
+   * `launch`, kept at least `intervalMs` after the previous launch on this host returned, then
+   * confirmed: LDPlayer drops launches silently (rc 0, nothing starts), so list2 must show the
+   * instance starting within `launchConfirmMs`; otherwise it is launched again, up to
+   * `launchRetries` times, before the call fails `launch_ignored`. Runs under the host lock.
+   */
+  private async launchConfirmed(index: number, intervalMs: number, context: CallContext): Promise<void> {
+    await this.enableAdb(index);
+    const retries = this.options.launchRetries ?? DEFAULT_LAUNCH_RETRIES;
+    for (let attempt = 0; attempt <= retries; attempt++) {
+      await sleepUntil(this.lastLaunchEndedAt + intervalMs, context.signal);
+      try {
+        await this.driver.launch({ index }, context.options);
+      } finally {
+        this.lastLaunchEndedAt = Date.now();
+      }
+      if (await this.seenStarting(index, context)) return;
+      this.options.logger.warn({ index, attempt: attempt + 1 }, 'launch exited but list2 still shows the instance stopped; launching again');
+    }
+    throw new RpcError(
+      'ldconsole',
+      'launch_ignored',
+      `ldconsole launch of index ${index} was ignored ${retries + 1} times (rc 0, list2 kept showing it stopped); ` +
+        'check that LDPlayer is not stuck (a stale Ld9BoxSVC.exe) and that the PC has free RAM',
+    );
+  }
+
+  private async seenStarting(index: number, context: CallContext): Promise<boolean> {
+    const deadline = Date.now() + (this.options.launchConfirmMs ?? DEFAULT_LAUNCH_CONFIRM_MS);
+    for (;;) {
+      const row = await this.driver.instance({ index }, context.options);
+      if (row !== undefined && row.state !== 'stopped') return true;
+      if (Date.now() >= deadline) return false;
+      await sleepUntil(Math.min(deadline, Date.now() + LAUNCH_CONFIRM_POLL_MS), context.signal);
+    }
+  }
+
+  /**
+   * An adb-backed call, with adb's two ways of failing made explicit: a fight between adb
+   * servers is retried once after restarting ours, and reported (`onAdbHealth`) when it goes
+   * on; `device offline` on an instance whose config has ADB off becomes `adb_disabled`.
+   */
+  private async viaAdb<T>(index: number, work: () => Promise<T>, context: CallContext): Promise<T> {
+    try {
+      const result = await this.retryAdbConflict(index, work, context);
+      this.options.onAdbHealth?.(undefined);
+      return result;
+    } catch (error) {
+      if (isLdConsoleError(error, 'device_offline')) throw (await this.adbDisabledError(index)) ?? error;
+      throw error;
+    }
+  }
+
+  private async retryAdbConflict<T>(index: number, work: () => Promise<T>, context: CallContext): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (!isLdConsoleError(error, 'adb_conflict')) throw error;
+      this.options.logger.warn({ index, error: error.message }, 'adb servers are fighting; restarting the adb server and trying once more');
+      await this.driver.killAdbServer({ index }, context.options).catch(() => undefined);
+      try {
+        return await work();
+      } catch (again) {
+        if (!isLdConsoleError(again, 'adb_conflict')) throw again;
+        const message =
+          'adb calls fail with a version mismatch even after restarting the adb server: another adb (an Android SDK, another ' +
+          "emulator's tools) is running on this PC; keep one adb on the PATH (LDPlayer's) and end the others";
+        this.options.onAdbHealth?.(message);
+        throw new RpcError('ldconsole', 'adb_conflict', `${message} (${again.message})`);
+      }
+    }
   }
 
   private async installApp(params: RpcMethods['installApp']['params'], context: CallContext): Promise<{ packageName: string }> {
@@ -327,6 +478,21 @@ export function installedPackage(before: ReadonlySet<string>, after: ReadonlySet
     'install_unconfirmed',
     'no new package after installapp and the APK names none: the install failed, or it replaced an installed app',
   );
+}
+
+/** Resolves at `atMs` (wall clock), or at once when that has passed or the signal aborts. */
+function sleepUntil(atMs: number, signal: AbortSignal): Promise<void> {
+  const waitMs = atMs - Date.now();
+  if (waitMs <= 0 || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, waitMs);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** Settles with `work`, or rejects with the signal's reason as soon as it aborts. */

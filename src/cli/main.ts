@@ -3,10 +3,12 @@ import { Command } from 'commander';
 import { addAgentCommand } from './agent.js';
 import { addDemoCommand } from './demo.js';
 import { addServerCommand } from './server-command.js';
+import { VERSION } from '../package/index.js';
 
 const program = new Command()
   .name('ldfleet')
   .description('Manage fleets of LDPlayer emulators across Windows workstations')
+  .version(VERSION, '-V, --version', 'print the version')
   .showHelpAfterError();
 
 addServerCommand(program);

@@ -14,7 +14,7 @@ export function selectorArgs(command: string, selector: Selector): string[] {
     }
     return ['--index', String(selector.index)];
   }
-  requireText(command, 'name', selector.name);
+  requireOptionValue(command, 'name', selector.name);
   return ['--name', selector.name];
 }
 
@@ -25,7 +25,7 @@ export function describeSelector(selector: Selector): string {
 /** `copy --from` reads an all-digit value as an index, so an all-digit title cannot be a source by name. */
 export function copySourceArg(selector: Selector): string {
   if ('index' in selector) return selectorArgs('copy', selector)[1] ?? '';
-  requireText('copy', 'from', selector.name);
+  requireOptionValue('copy', 'from', selector.name);
   if (/^\d+$/.test(selector.name)) {
     throw invalidArgument('copy', `copy --from reads the all-digit title ${JSON.stringify(selector.name)} as an index; select the source by index`);
   }
@@ -36,6 +36,16 @@ export function copySourceArg(selector: Selector): string {
 export function requireText(command: string, what: string, value: string): void {
   if (typeof value !== 'string' || value === '') throw invalidArgument(command, `${what} must be a non-empty string`);
   if (/[\0\r\n]/.test(value)) throw invalidArgument(command, `${what} must not contain NUL or line breaks`);
+}
+
+/**
+ * A value that follows an option (`--name X`, `--title X`, `--packagename X`): besides
+ * `requireText`, a leading `-` is refused, since ldconsole would read `--name --index 3` as two
+ * options and act on the wrong instance (defence in depth behind the API's own checks).
+ */
+export function requireOptionValue(command: string, what: string, value: string): void {
+  requireText(command, what, value);
+  if (value.startsWith('-')) throw invalidArgument(command, `${what} must not start with "-" (ldconsole would read it as an option)`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -82,8 +92,12 @@ const IDENTITY_FORMATS = {
 } as const;
 
 const TEXT_OPTIONS = {
-  manufacturer: { option: '--manufacturer', pattern: /^[^\s,"]{1,64}$/, what: '1-64 characters without spaces, commas or quotes' },
-  model: { option: '--model', pattern: /^[^\r\n\0",]{1,64}$/, what: '1-64 characters without commas or quotes' },
+  manufacturer: {
+    option: '--manufacturer',
+    pattern: /^(?!-)[^\s,"]{1,64}$/,
+    what: '1-64 characters without spaces, commas or quotes, not starting with "-"',
+  },
+  model: { option: '--model', pattern: /^(?!-)[^\r\n\0",]{1,64}$/, what: '1-64 characters without commas or quotes, not starting with "-"' },
   phoneNumber: { option: '--pnumber', pattern: /^\+?\d{1,20}$/, what: 'up to 20 digits, optionally after +' },
 } as const;
 

@@ -3,7 +3,7 @@
  * UTF-8 with or without a BOM. It is the source of truth for titles and settings where list2's
  * code-page output is lossy.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, rename, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Resolution } from './parse.js';
 
@@ -86,6 +86,47 @@ export function configPath(installDir: string, index: number): string {
 export async function readInstanceConfig(installDir: string, index: number, defaults: Partial<InstanceSettings> = {}): Promise<InstanceConfig> {
   const bytes = await readFile(configPath(installDir, index));
   return parseInstanceConfig(bytes.toString('utf8'), defaults);
+}
+
+/**
+ * Sets one numeric top-level key of an instance's config, changing nothing else: the text is
+ * edited in place (key order, spacing, line ends and a BOM stay as LDPlayer wrote them), checked
+ * to still parse, and written atomically (a temporary file beside it, then a rename), so
+ * LDPlayer never reads half a file. Edit only while the instance is stopped: a running
+ * LDPlayer rewrites the file from memory on exit. Returns false when the value was already set.
+ */
+export async function setConfigNumber(installDir: string, index: number, key: string, value: number): Promise<boolean> {
+  const file = configPath(installDir, index);
+  const bytes = await readFile(file);
+  const text = bytes.toString('utf8');
+  if (Buffer.compare(Buffer.from(text, 'utf8'), bytes) !== 0) throw new SyntaxError(`${file} is not UTF-8; left unchanged`);
+  const before = parseInstanceConfig(text).raw;
+  if (before[key] === value) return false;
+  const quoted = JSON.stringify(key).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const existing = new RegExp(`(${quoted}\\s*:\\s*)(-?\\d+(?:\\.\\d+)?|"[^"]*"|true|false|null)`);
+  let edited: string;
+  if (existing.test(text)) edited = text.replace(existing, (_match, prefix: string) => `${prefix}${value}`);
+  else {
+    const open = text.indexOf('{');
+    if (open < 0) throw new SyntaxError(`${file} is not a JSON object; left unchanged`);
+    const empty = Object.keys(before).length === 0;
+    const newline = text.includes('\r\n') ? '\r\n' : '\n';
+    const indent = /\{\s*?\n([ \t]+)"/.exec(text)?.[1] ?? '    ';
+    edited = `${text.slice(0, open + 1)}${newline}${indent}${JSON.stringify(key)}: ${value}${empty ? newline : ','}${text.slice(open + 1).replace(/^\r?\n/, newline)}`;
+  }
+  const after = parseInstanceConfig(edited).raw;
+  if (after[key] !== value || Object.keys(after).length !== Object.keys(before).length + (key in before ? 0 : 1)) {
+    throw new SyntaxError(`editing ${key} in ${file} would change other keys; left unchanged`);
+  }
+  const temp = `${file}.${process.pid}.ldfleet-tmp`;
+  try {
+    await writeFile(temp, edited, 'utf8');
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+  return true;
 }
 
 /** Parses the text of a leidianN.config (a leading BOM is allowed). */

@@ -11,6 +11,7 @@ import {
   describeSelector,
   globalSettingArgs,
   modifyArgs,
+  requireOptionValue,
   requireText,
   selectorArgs,
   validateGeoPoint,
@@ -20,7 +21,7 @@ import {
   type ModifySettings,
   type Selector,
 } from './args.js';
-import { readInstanceConfig, type InstanceConfig, type InstanceSettings } from './config.js';
+import { CONFIG_KEYS, readInstanceConfig, setConfigNumber, type InstanceConfig, type InstanceSettings } from './config.js';
 import { DEFAULT_CODEPAGE, decodeOutput, isSupportedCodepage, looksLossy, type Codepage } from './decode.js';
 import { invalidArgument, LdConsoleError, isLdConsoleError } from './errors.js';
 import { unconfirmedSettings } from './readback.js';
@@ -57,6 +58,16 @@ export interface LdConsoleOptions {
   readonly list2Columns?: List2Columns;
   /** Environment of the ldconsole process; inherited when absent. */
   readonly env?: NodeJS.ProcessEnv;
+  /** Ends every call of this driver when aborted (the agent stopping), besides each call's own signal. */
+  readonly signal?: AbortSignal;
+  /**
+   * LDPlayer's own `adb.exe` (beside ldconsole.exe). When given, shell, screenshot, boot probes
+   * and adb restarts run it directly with an argv array (`-s emulator-N shell <command>`), so a
+   * guest command is one argument that reaches the device's sh untouched and no host shell ever
+   * parses it; without it they go through `ldconsole adb --command "<text>"`, whose handling
+   * inside ldconsole is not documented.
+   */
+  readonly adbPath?: string;
 }
 
 export interface WaitBootedOptions {
@@ -64,7 +75,21 @@ export interface WaitBootedOptions {
   /** Pause between polls. Default 2 s. */
   readonly pollMs?: number;
   readonly signal?: AbortSignal;
+  /**
+   * Asked when adb says `device offline`: an error to fail with at once (ADB debugging off, say)
+   * instead of waiting out the timeout, or undefined to keep waiting.
+   */
+  readonly onDeviceOffline?: () => Promise<Error | undefined>;
 }
+
+/** A guest command's output and exit status (null when the status line did not come back). */
+export interface ShellResult {
+  readonly output: string;
+  readonly exitCode: number | null;
+}
+
+/** What one boot poll saw. */
+type BootSight = 'booted' | 'booting' | 'device_offline' | 'not_running';
 
 export type InstallSource = { readonly file: string } | { readonly packageName: string };
 
@@ -82,11 +107,24 @@ const DEFAULTS = {
   pollMs: 2_000,
 };
 
+/** Precedes `$?` on the line `shellStatus` appends; unlikely in any real output. */
+const EXIT_MARKER = '__ldfleet_exit_status=';
+
+/** Splits `shellStatus` output into the command's output and the status from the marker line. */
+export function parseShellStatus(text: string): ShellResult {
+  const pattern = new RegExp(`(\\r?\\n)?${EXIT_MARKER}(\\d+)\\s*$`);
+  const match = pattern.exec(text);
+  if (!match) return { output: text, exitCode: null };
+  // The line end before the marker belongs to the command's last line.
+  return { output: text.slice(0, match.index) + (match[1] ?? ''), exitCode: Number(match[2]) };
+}
+
 /** The first wait of `waitBooted`; later waits double up to `pollMs`. */
 const FIRST_BOOT_POLL_MS = 100;
 
 export class LdConsole {
   private readonly runner: Runner;
+  private readonly adbRunner: Runner | undefined;
   private readonly codepage: Codepage;
   private readonly installDir: string | undefined;
   private readonly limits: typeof DEFAULTS;
@@ -96,7 +134,11 @@ export class LdConsole {
     this.codepage = options.codepage ?? DEFAULT_CODEPAGE;
     if (!isSupportedCodepage(this.codepage)) throw invalidArgument('(options)', `unknown code page ${JSON.stringify(this.codepage)}`);
     requireText('(options)', 'path', options.path);
-    this.runner = new Runner({ executor: options.executor, path: options.path, codepage: this.codepage, env: options.env });
+    this.runner = new Runner({ executor: options.executor, path: options.path, codepage: this.codepage, env: options.env, signal: options.signal });
+    this.adbRunner =
+      options.adbPath === undefined
+        ? undefined
+        : new Runner({ executor: options.executor, path: options.adbPath, codepage: this.codepage, env: options.env, signal: options.signal });
     this.installDir = options.installDir;
     this.list2Columns = options.list2Columns;
     this.limits = {
@@ -118,7 +160,7 @@ export class LdConsole {
 
   /** Starts the instance and then the app. */
   async launchex(selector: Selector, packageName: string, options?: CallOptions): Promise<void> {
-    requireText('launchex', 'packageName', packageName);
+    requireOptionValue('launchex', 'packageName', packageName);
     await this.simple('launchex', [...selectorArgs('launchex', selector), '--packagename', packageName], options);
   }
 
@@ -194,7 +236,7 @@ export class LdConsole {
 
   /** Creates an instance and returns its index, confirmed by list2. */
   async add(name?: string, options?: CallOptions): Promise<number> {
-    if (name !== undefined) requireText('add', 'name', name);
+    if (name !== undefined) requireOptionValue('add', 'name', name);
     const before = await this.list2(options);
     const call = await this.runner.invoke('add', name !== undefined ? ['--name', name] : [], this.invokeOptions(options));
     throwIfOutputError(call);
@@ -204,7 +246,7 @@ export class LdConsole {
   /** Clones an instance (quit the source first) and returns the new index, confirmed by list2. */
   async copy(source: Selector, name?: string, options?: CallOptions): Promise<number> {
     const from = copySourceArg(source);
-    if (name !== undefined) requireText('copy', 'name', name);
+    if (name !== undefined) requireOptionValue('copy', 'name', name);
     const before = await this.list2(options);
     const args = [...(name !== undefined ? ['--name', name] : []), '--from', from];
     const call = await this.runner.invoke('copy', args, this.invokeOptions(options));
@@ -227,7 +269,7 @@ export class LdConsole {
 
   /** Sets the title; confirmed by list2 (and the config where list2 is lossy). */
   async rename(selector: Selector, title: string, options?: CallOptions): Promise<void> {
-    requireText('rename', 'title', title);
+    requireOptionValue('rename', 'title', title);
     const index = (await this.requireInstance('rename', selector, options)).index;
     const call = await this.simple('rename', [...selectorArgs('rename', { index }), '--title', title], options);
     const row = (await this.list2(options)).find((candidate) => candidate.index === index);
@@ -286,6 +328,17 @@ export class LdConsole {
     }
   }
 
+  /**
+   * Turns ADB debugging on in the instance's config (`basicSettings.adbDebug` 1, local) unless it
+   * is on already; returns whether the file changed. Call only while the instance is stopped:
+   * LDPlayer reads the value at launch and rewrites the file from memory when it quits.
+   */
+  async enableAdbDebug(index: number): Promise<boolean> {
+    const config = await this.readConfig(index);
+    if (config.settings.adbDebug === 1 || config.settings.adbDebug === 2) return false;
+    return setConfigNumber(this.installDir ?? '', index, CONFIG_KEYS.adbDebug, 1);
+  }
+
   /** Typed settings of an instance: the config, with list2's effective resolution as the default. */
   async settings(selector: Selector, options?: CallOptions): Promise<InstanceSettings> {
     const row = await this.requireInstance('settings', selector, options);
@@ -297,7 +350,7 @@ export class LdConsole {
 
   /** Installs a local APK (`{file}`) or, through the LD Store, a package (`{packageName}`). */
   async installapp(selector: Selector, source: InstallSource, options?: CallOptions): Promise<void> {
-    const sourceArgs = 'file' in source ? ['--filename', nonEmpty('installapp', 'file', source.file)] : ['--packagename', nonEmpty('installapp', 'packageName', source.packageName)];
+    const sourceArgs = 'file' in source ? ['--filename', nonEmpty('installapp', 'file', source.file)] : ['--packagename', optionValue('installapp', 'packageName', source.packageName)];
     await this.simple('installapp', [...selectorArgs('installapp', selector), ...sourceArgs], { timeoutMs: this.limits.adbTimeoutMs, ...options });
   }
 
@@ -345,12 +398,47 @@ export class LdConsole {
   /** A guest shell command through `adb shell`. */
   async shell(selector: Selector, command: string, options?: CallOptions): Promise<string> {
     requireText('shell', 'command', command);
-    return this.adb(selector, `shell ${command}`, options);
+    return decodeOutput(await this.adbWords(selector, ['shell', command], options), this.codepage);
+  }
+
+  /**
+   * adb with its words: through `adb.exe -s <serial> …` as an argv array when `adbPath` is set,
+   * else joined into ldconsole's `--command` text.
+   */
+  private async adbWords(selector: Selector, words: readonly string[], options?: CallOptions): Promise<Buffer> {
+    if (this.adbRunner === undefined) return this.adbRaw(selector, words.join(' '), options);
+    const index = 'index' in selector ? selector.index : (await this.requireInstance('adb', selector, options)).index;
+    selectorArgs('adb', { index });
+    const call = await this.adbRunner.invokeArgv('adb', ['-s', `emulator-${5554 + 2 * index}`, ...words], {
+      timeoutMs: options?.timeoutMs ?? this.limits.adbTimeoutMs,
+      maxOutputBytes: this.limits.adbMaxOutputBytes,
+      binary: true,
+      ...(options?.signal ? { signal: options.signal } : {}),
+    });
+    const stderr = this.adbRunner.decodeStderr(call);
+    throwIfOutputError(call, stderr);
+    if (call.exitCode !== 0) throw failure('failed', call, `adb ${words[0] ?? ''} exited with ${String(call.exitCode)}: ${firstLine(stderr) || firstLine(call.stdout) || '(no output)'}`);
+    return call.stdoutBytes;
+  }
+
+  /**
+   * A guest shell command and its exit status. adb's shell channel (protocol v1, which
+   * LDPlayer's bundled adb speaks) drops the status, so the command runs in a subshell followed
+   * by an `echo` of `$?` on a marker line, which is taken off the output.
+   */
+  async shellStatus(selector: Selector, command: string, options?: CallOptions): Promise<ShellResult> {
+    requireText('shell', 'command', command);
+    return parseShellStatus(await this.shell(selector, `(${command}); echo ${EXIT_MARKER}$?`, options));
+  }
+
+  /** Restarts this host's adb server (`adb kill-server`; the next adb call starts it again). */
+  async killAdbServer(selector: Selector, options?: CallOptions): Promise<void> {
+    await this.adbWords(selector, ['kill-server'], options);
   }
 
   /** A PNG of the screen, untouched (`exec-out`, since the `shell` channel corrupts binaries on Windows). */
   async screenshot(selector: Selector, options?: CallOptions): Promise<Buffer> {
-    const png = await this.adbRaw(selector, 'exec-out screencap -p', options);
+    const png = await this.adbWords(selector, ['exec-out', 'screencap', '-p'], options);
     if (!isPng(png)) {
       const text = decodeOutput(png.subarray(0, 200), this.codepage);
       throw new LdConsoleError('failed', `screenshot of ${describeSelector(selector)} is not a PNG: ${firstLine(text) || '(empty)'}`, {
@@ -363,28 +451,54 @@ export class LdConsole {
 
   /** True once Android reports `sys.boot_completed=1`; false while stopped or booting. */
   async bootCompleted(selector: Selector, options?: CallOptions): Promise<boolean> {
+    return (await this.bootSight(selector, options)) === 'booted';
+  }
+
+  private async bootSight(selector: Selector, options?: CallOptions): Promise<BootSight> {
     try {
-      return (await this.shell(selector, 'getprop sys.boot_completed', options)).trim() === '1';
+      return (await this.shell(selector, 'getprop sys.boot_completed', options)).trim() === '1' ? 'booted' : 'booting';
     } catch (error) {
-      if (isLdConsoleError(error, 'not_running')) return false;
+      if (isLdConsoleError(error, 'not_running') || isLdConsoleError(error, 'device_offline')) return error.code as BootSight;
       throw error;
     }
   }
 
-  /** Polls `bootCompleted` until it holds; `timeout` error past the deadline. */
+  /**
+   * Polls until Android reports `sys.boot_completed=1`; past the deadline a `boot_timeout`
+   * error says how long it waited and what it saw last (window up or not, adb offline, boot flag).
+   */
   async waitBooted(selector: Selector, options: WaitBootedOptions): Promise<void> {
-    const deadline = Date.now() + options.timeoutMs;
+    const started = Date.now();
+    const deadline = started + options.timeoutMs;
     const pollMs = options.pollMs ?? this.limits.pollMs;
     // Short first polls catch a fast boot (an instance that was nearly up) without holding the
     // caller a whole interval; doubling up to pollMs keeps a long boot from flooding adb.
     let waitMs = Math.min(FIRST_BOOT_POLL_MS, pollMs);
+    let sight: BootSight = 'not_running';
     for (;;) {
       throwIfAborted('waitBooted', options.signal);
       const remaining = deadline - Date.now();
       const callOptions = { timeoutMs: Math.max(1, Math.min(this.limits.adbTimeoutMs, remaining)), ...(options.signal ? { signal: options.signal } : {}) };
-      if (await this.bootCompleted(selector, callOptions)) return;
+      try {
+        sight = await this.bootSight(selector, callOptions);
+      } catch (error) {
+        // A probe cut short by the deadline is the boot running out of time, not a failed call.
+        if (!isLdConsoleError(error, 'timeout') || Date.now() < deadline) throw error;
+      }
+      if (sight === 'booted') return;
+      if (sight === 'device_offline' && options.onDeviceOffline) {
+        const fatal = await options.onDeviceOffline();
+        if (fatal) throw fatal;
+      }
       if (Date.now() + waitMs > deadline) {
-        throw new LdConsoleError('timeout', `${describeSelector(selector)} did not finish booting within ${options.timeoutMs} ms`, { command: 'waitBooted' });
+        const row = await this.instance(selector, { timeoutMs: this.limits.timeoutMs, ...(options.signal ? { signal: options.signal } : {}) }).catch(() => undefined);
+        const window = row === undefined ? 'instance not listed' : row.state === 'stopped' ? 'window down (list2 shows it stopped)' : `window up (list2 state ${row.state})`;
+        const adb = { booting: 'adb answered, sys.boot_completed not 1', device_offline: 'adb: device offline', not_running: 'adb: device not found' }[sight];
+        throw new LdConsoleError(
+          'boot_timeout',
+          `${describeSelector(selector)} did not finish booting within ${options.timeoutMs} ms (waited ${Date.now() - started} ms); last seen: ${window}, ${adb}`,
+          { command: 'waitBooted' },
+        );
       }
       await sleep(waitMs, options.signal);
       waitMs = Math.min(waitMs * 2, pollMs);
@@ -485,7 +599,7 @@ export class LdConsole {
   }
 
   private async packageCommand(command: string, selector: Selector, packageName: string, extra: string[], options?: CallOptions): Promise<void> {
-    requireText(command, 'packageName', packageName);
+    requireOptionValue(command, 'packageName', packageName);
     await this.simple(command, [...selectorArgs(command, selector), '--packagename', packageName, ...extra], options);
   }
 
@@ -560,6 +674,11 @@ function parseOrFail<T>(call: RawCall, parse: () => T): T {
     if (error instanceof OutputParseError) throw failure('failed', call, `ldconsole ${call.command}: ${error.message}`);
     throw error;
   }
+}
+
+function optionValue(command: string, what: string, value: string): string {
+  requireOptionValue(command, what, value);
+  return value;
 }
 
 function nonEmpty(command: string, what: string, value: string): string {

@@ -10,6 +10,12 @@ export type LdConsoleErrorCode =
   | 'busy'
   /** The instance (or its adb device) is not running. */
   | 'not_running'
+  /** adb sees the device but it does not answer (`error: device offline`): booting, or ADB debugging off. */
+  | 'device_offline'
+  /** Two adb servers of different versions are killing each other (reference §8). */
+  | 'adb_conflict'
+  /** Android did not report `sys.boot_completed=1` in time. */
+  | 'boot_timeout'
   /** ldconsole reported success but the read-back shows nothing changed. */
   | 'no_effect'
   | 'timeout'
@@ -28,6 +34,9 @@ const CATEGORY_OF: Readonly<Record<LdConsoleErrorCode, LdConsoleErrorCategory>> 
   usage: 'ldconsole',
   busy: 'conflict',
   not_running: 'conflict',
+  device_offline: 'ldconsole',
+  adb_conflict: 'ldconsole',
+  boot_timeout: 'timeout',
   no_effect: 'ldconsole',
   timeout: 'timeout',
   aborted: 'timeout',

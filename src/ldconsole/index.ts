@@ -1,5 +1,13 @@
 /** The ldconsole driver: typed commands, parsers, decoding, config reading and typed errors. */
-export { LdConsole, type LdConsoleOptions, type WaitBootedOptions, type InstallSource, type TransferPaths } from './console.js';
+export {
+  LdConsole,
+  parseShellStatus,
+  type LdConsoleOptions,
+  type WaitBootedOptions,
+  type InstallSource,
+  type TransferPaths,
+  type ShellResult,
+} from './console.js';
 export type { CallOptions } from './runner.js';
 export {
   LdConsoleError,
@@ -38,6 +46,8 @@ export {
   isHelpText,
   isNotRunningMessage,
   isAdbDeviceMissing,
+  isAdbDeviceOffline,
+  isAdbConflict,
   isPng,
   outputLines,
   OutputParseError,
@@ -54,6 +64,7 @@ export { decodeOutput, looksLossy, isSupportedCodepage, DEFAULT_CODEPAGE, type C
 export {
   readInstanceConfig,
   parseInstanceConfig,
+  setConfigNumber,
   configPath,
   CONFIG_KEYS,
   DEFAULT_INSTANCE_SETTINGS,

@@ -164,7 +164,21 @@ export const PLAYER_NOT_FOUND = "player don't exist!";
 export const PARAMETER_ERROR = 'parameter error!';
 
 /** adb errors ldconsole passes through when the device is absent or unusable. */
-const ADB_DEVICE_GONE = /^error: (device (['"].*['"] )?not found|device offline|no devices\/emulators found|device unauthorized)/im;
+const ADB_DEVICE_GONE = /^error: (device (['"].*['"] )?not found|no devices\/emulators found|device unauthorized)/im;
+const ADB_DEVICE_OFFLINE = /^error: device offline/im;
+/**
+ * What adb prints when another adb server of a different version took port 5037 (LDPlayer's
+ * bundled adb and an SDK one fighting): the version mismatch, or the protocol breaking mid-call.
+ */
+const ADB_CONFLICT = /adb server version \(\d+\) doesn't match this client|protocol fault \(couldn't read status\)|^error: .*unknown data/im;
+
+export function isAdbDeviceOffline(text: string): boolean {
+  return ADB_DEVICE_OFFLINE.test(text);
+}
+
+export function isAdbConflict(text: string): boolean {
+  return ADB_CONFLICT.test(text);
+}
 
 export function isAdbDeviceMissing(text: string): boolean {
   return ADB_DEVICE_GONE.test(text);

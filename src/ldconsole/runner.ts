@@ -7,7 +7,17 @@
 import { isExecError, type Executor } from '../exec/index.js';
 import { decodeOutput, type Codepage } from './decode.js';
 import { LdConsoleError, type LdConsoleErrorCode } from './errors.js';
-import { HELP_BANNER, isAdbDeviceMissing, isHelpText, isNotRunningMessage, outputLines, PARAMETER_ERROR, PLAYER_NOT_FOUND } from './parse.js';
+import {
+  HELP_BANNER,
+  isAdbConflict,
+  isAdbDeviceMissing,
+  isAdbDeviceOffline,
+  isHelpText,
+  isNotRunningMessage,
+  outputLines,
+  PARAMETER_ERROR,
+  PLAYER_NOT_FOUND,
+} from './parse.js';
 
 export interface CallOptions {
   readonly timeoutMs?: number;
@@ -19,6 +29,8 @@ export interface RunnerOptions {
   readonly path: string;
   readonly codepage: Codepage;
   readonly env: NodeJS.ProcessEnv | undefined;
+  /** The driver's lifetime: aborting it ends every call. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** What came back from a call that did not fail at the process level. */
@@ -46,15 +58,20 @@ export class Runner {
   constructor(private readonly options: RunnerOptions) {}
 
   /** Runs `ldconsole <command> <args…>`; rejects only for timeouts, spawn failures, aborts and overflows. */
-  async invoke(command: string, args: readonly string[], options: InvokeOptions): Promise<RawCall> {
-    const argv = [command, ...args];
+  invoke(command: string, args: readonly string[], options: InvokeOptions): Promise<RawCall> {
+    return this.invokeArgv(command, [command, ...args], options, args);
+  }
+
+  /** Runs the program with exactly `argv`; `command` and `args` name the call in results and errors. */
+  async invokeArgv(command: string, argv: readonly string[], options: InvokeOptions, args: readonly string[] = argv): Promise<RawCall> {
+    const signal = combineSignals(options.signal, this.options.signal);
     let result;
     try {
       result = await this.options.executor.run(this.options.path, argv, {
         timeoutMs: options.timeoutMs,
         maxOutputBytes: options.maxOutputBytes,
         ...(this.options.env ? { env: this.options.env } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
+        ...(signal ? { signal } : {}),
       });
     } catch (error) {
       if (isExecError(error)) {
@@ -83,6 +100,11 @@ export class Runner {
   }
 }
 
+function combineSignals(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
+  const present = signals.filter((signal): signal is AbortSignal => signal !== undefined);
+  return present.length <= 1 ? present[0] : AbortSignal.any(present);
+}
+
 /**
  * The error a call's output announces, if any. Order matters: the specific messages first,
  * then the help text (which a bad call prints in full).
@@ -101,6 +123,9 @@ const TITLE_COMMANDS = new Set(['list', 'list2', 'runninglist']);
 
 /** Additional errors of calls that reach the running Android (getprop, adb). */
 export function androidErrorCodeInOutput(text: string): LdConsoleErrorCode | undefined {
+  // A fight garbles whatever else adb printed, so it is named first.
+  if (isAdbConflict(text)) return 'adb_conflict';
+  if (isAdbDeviceOffline(text)) return 'device_offline';
   if (isAdbDeviceMissing(text) || isNotRunningMessage(text)) return 'not_running';
   return undefined;
 }
@@ -114,6 +139,8 @@ const MESSAGES: Partial<Record<LdConsoleErrorCode, string>> = {
   invalid_argument: 'ldconsole rejected a parameter',
   usage: 'ldconsole printed its help text: the call was not understood',
   not_running: 'the instance is not running',
+  device_offline: 'adb reports the device offline',
+  adb_conflict: 'two adb servers of different versions are fighting over port 5037',
 };
 
 /** Throws the error the output announces; used by every command. */

@@ -6,7 +6,7 @@
  * server validates every frame it receives against these schemas; the agent trusts the server.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 
 export const PROTOCOL_VERSION = 1;
 export const AGENT_CONNECT_PATH = '/api/v1/agent/connect';
@@ -57,8 +57,11 @@ export const ObservedInstanceSchema = Type.Object({
   state: InstanceStateSchema,
   booted: Type.Boolean(),
   pids: Nullable(Type.Object({ player: Type.Integer(), vbox: Type.Integer() })),
-  settings: SettingsSchema,
+  /** Null when the instance's config cannot be read: list2 lists it, its settings are unknown. */
+  settings: Nullable(SettingsSchema),
   adbSerial: Type.String(),
+  /** Why part of the instance could not be observed (an unreadable folder or config); null when whole. */
+  problem: Type.Optional(Nullable(Type.String({ maxLength: 512 }))),
 });
 export type ObservedInstance = Static<typeof ObservedInstanceSchema>;
 
@@ -121,6 +124,15 @@ export const InventorySchema = Type.Object({
 
 export const MetricsMessageSchema = Type.Object({ type: Type.Literal('metrics'), metrics: MetricsSchema });
 
+/** Why a connected agent cannot do its job (`reason` machine-readable), or null/null when it can. */
+export const WorkstationHealthReasonSchema = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z][a-z0-9_]*$' });
+export const StatusMessageSchema = Type.Object({
+  type: Type.Literal('status'),
+  reason: Nullable(WorkstationHealthReasonSchema),
+  message: Nullable(Type.String({ maxLength: 1024 })),
+});
+export type StatusMessage = Static<typeof StatusMessageSchema>;
+
 export const RpcResultSchema = Type.Union([
   Type.Object({ type: Type.Literal('rpc.result'), id: Type.String(), ok: Type.Literal(true), result: Type.Unknown() }),
   Type.Object({ type: Type.Literal('rpc.result'), id: Type.String(), ok: Type.Literal(false), error: ActionErrorSchema }),
@@ -131,6 +143,7 @@ export const AgentMessageSchema = Type.Union([
   HeartbeatSchema,
   InventorySchema,
   MetricsMessageSchema,
+  StatusMessageSchema,
   RpcResultSchema,
 ]);
 export type AgentMessage = Static<typeof AgentMessageSchema>;
@@ -245,15 +258,16 @@ export interface RpcMethods {
   modify: { params: { index: number; settings: SettingsInput }; result: ObservedInstance };
   remove: { params: { index: number }; result: { index: number } };
   /** `launch`, then wait for `sys.boot_completed` (outside the per-host mutation lock). */
-  start: { params: { index: number; bootTimeoutMs: number }; result: ObservedInstance };
+  start: { params: { index: number; bootTimeoutMs: number; launchIntervalMs?: number }; result: ObservedInstance };
   stop: { params: { index: number }; result: ObservedInstance };
-  restart: { params: { index: number; bootTimeoutMs: number }; result: ObservedInstance };
+  restart: { params: { index: number; bootTimeoutMs: number; launchIntervalMs?: number }; result: ObservedInstance };
   /** Either a file sent before as `file.chunk` messages, or a package name from the LD Store. */
   installApp: { params: { index: number; transferId?: string; packageName?: string }; result: { packageName: string } };
   uninstallApp: { params: { index: number; packageName: string }; result: { packageName: string } };
   launchApp: { params: { index: number; packageName: string }; result: { packageName: string } };
   killApp: { params: { index: number; packageName: string }; result: { packageName: string } };
-  shell: { params: { index: number; command: string }; result: { output: string } };
+  /** `exitCode` is the guest command's status; null where adb gives none. */
+  shell: { params: { index: number; command: string }; result: { output: string; exitCode: number | null } };
   /** `adb shell pm list packages`: the installed package names. */
   listApps: { params: { index: number }; result: { packages: string[] } };
   /** PNG bytes, base64. */
@@ -272,6 +286,8 @@ const RpcIndex = Type.Integer({ minimum: 0 });
 const RpcName = Type.String({ minLength: 1, maxLength: 256 });
 const RpcPackageName = Type.String({ minLength: 1, maxLength: 256 });
 const BootTimeout = Type.Integer({ minimum: 1 });
+/** The workstation's launch spacing, which the agent keeps right before it spawns `launch`. */
+const LaunchInterval = Type.Integer({ minimum: 0, maximum: 3_600_000 });
 /** At the agent only the shape: its driver checks each setting's value and reports the refusal. */
 const RpcSettings = Type.Record(Type.String(), Type.Unknown());
 
@@ -282,9 +298,9 @@ export const RPC_PARAMS: { readonly [M in RpcMethod]: TSchema } = {
   rename: Type.Object({ index: RpcIndex, name: RpcName }),
   modify: Type.Object({ index: RpcIndex, settings: RpcSettings }),
   remove: Type.Object({ index: RpcIndex }),
-  start: Type.Object({ index: RpcIndex, bootTimeoutMs: BootTimeout }),
+  start: Type.Object({ index: RpcIndex, bootTimeoutMs: BootTimeout, launchIntervalMs: Type.Optional(LaunchInterval) }),
   stop: Type.Object({ index: RpcIndex }),
-  restart: Type.Object({ index: RpcIndex, bootTimeoutMs: BootTimeout }),
+  restart: Type.Object({ index: RpcIndex, bootTimeoutMs: BootTimeout, launchIntervalMs: Type.Optional(LaunchInterval) }),
   installApp: Type.Object({ index: RpcIndex, transferId: Type.Optional(Type.String({ minLength: 1 })), packageName: Type.Optional(RpcPackageName) }),
   uninstallApp: Type.Object({ index: RpcIndex, packageName: RpcPackageName }),
   launchApp: Type.Object({ index: RpcIndex, packageName: RpcPackageName }),
@@ -294,6 +310,55 @@ export const RPC_PARAMS: { readonly [M in RpcMethod]: TSchema } = {
   screenshot: Type.Object({ index: RpcIndex }),
   inventory: Type.Object({}),
 };
+
+const PackageResultSchema = Type.Object({ packageName: Type.String({ minLength: 1, maxLength: 256 }) });
+
+/**
+ * What each method's `rpc.result` must hold when `ok`. The server checks every result against
+ * these before it believes it: a buggy or hostile agent cannot put a malformed emulator into
+ * the store (which would then break every listing).
+ */
+export const RPC_RESULT_SCHEMAS = {
+  create: ObservedInstanceSchema,
+  clone: ObservedInstanceSchema,
+  rename: ObservedInstanceSchema,
+  modify: ObservedInstanceSchema,
+  remove: Type.Object({ index: Type.Integer({ minimum: 0 }) }),
+  start: ObservedInstanceSchema,
+  stop: ObservedInstanceSchema,
+  restart: ObservedInstanceSchema,
+  installApp: PackageResultSchema,
+  uninstallApp: PackageResultSchema,
+  launchApp: PackageResultSchema,
+  killApp: PackageResultSchema,
+  shell: Type.Object({ output: Type.String() }),
+  listApps: Type.Object({ packages: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 10_000 }) }),
+  screenshot: Type.Object({ pngBase64: Type.String() }),
+  inventory: Type.Object({ instances: Type.Array(ObservedInstanceSchema, { maxItems: 10_000 }) }),
+} satisfies { [M in RpcMethod]: TSchema };
+
+// Each schema must describe exactly its method's result type (a compile error otherwise).
+type ResultSchemaMatches = { [M in RpcMethod]: Static<(typeof RPC_RESULT_SCHEMAS)[M]> extends RpcMethods[M]['result'] ? (RpcMethods[M]['result'] extends Static<(typeof RPC_RESULT_SCHEMAS)[M]> ? true : false) : false };
+const resultSchemasMatch: ResultSchemaMatches[RpcMethod] = true;
+void resultSchemasMatch;
+
+const resultChecks = new Map<string, TypeCheck<TSchema>>(
+  Object.entries(RPC_RESULT_SCHEMAS).map(([method, schema]): [string, TypeCheck<TSchema>] => [method, TypeCompiler.Compile<TSchema>(schema)]),
+);
+
+export function isProtocolRpcMethod(method: string): method is RpcMethod {
+  return Object.hasOwn(RPC_RESULT_SCHEMAS, method);
+}
+
+/** Null when `result` is a valid result of `method`, else where and why it is not (`/settings/cpu: Expected integer`). */
+export function rpcResultProblem(method: RpcMethod, result: unknown): string | null {
+  const check = resultChecks.get(method);
+  if (check === undefined) return `${method} is not a method of this protocol`;
+  if (check.Check(result)) return null;
+  const first = check.Errors(result).First();
+  return first ? `${first.path || '/'}: ${first.message}` : 'does not match the protocol';
+}
+
 
 const agentMessageCheck = TypeCompiler.Compile(AgentMessageSchema);
 const serverMessageCheck = TypeCompiler.Compile(ServerMessageSchema);

@@ -2,9 +2,10 @@
  * Every schema change of the server, oldest first: the store's core, then each unit's. Append
  * new migrations at the end (never edit an applied one).
  */
-import { emulatorsMigration } from './fleet/index.js';
+import { agentHealthMigration, emulatorsMigration } from './fleet/index.js';
 import { operationTargetMigration, operationWaitingMigration, operationsMigration } from './ops/index.js';
 import { auditChangesMigration, coreMigrations } from './store/index.js';
+import { apiTokenParentMigration } from './auth/index.js';
 import type { NamedMigration } from './store/index.js';
 
 export const migrations: readonly NamedMigration[] = [
@@ -14,4 +15,6 @@ export const migrations: readonly NamedMigration[] = [
   { name: '0004_operation_target', migration: operationTargetMigration },
   { name: '0005_operation_waiting', migration: operationWaitingMigration },
   { name: '0006_audit_changes', migration: auditChangesMigration },
+  { name: '0007_agent_health', migration: agentHealthMigration },
+  { name: '0008_api_token_parent', migration: apiTokenParentMigration },
 ];

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { CONFIG_KEYS, newInstanceConfig, type InstanceConfig } from './config.js';
-import { mutateInstance, option, parameterError, usageError, type InstanceHandler, type PlainHandler } from './context.js';
+import { mutateInstance, option, parameterError, usageError, type CommandContext, type InstanceHandler, type PlainHandler } from './context.js';
 import { readJsonIfExists, writeFileAtomic, writeJsonAtomic } from './fsutil.js';
 import { helpLines } from './help.js';
 import { RC, fail, type CommandResult } from './output.js';
@@ -12,10 +12,15 @@ function withName(config: InstanceConfig, name: string | undefined): InstanceCon
   return { ...config, [CONFIG_KEYS.playerName]: name };
 }
 
+/** New and cloned instances get `basicSettings.adbDebug` from the home's mode (LDPlayer may leave it off). */
+function withAdbDefault(ctx: CommandContext, config: InstanceConfig): InstanceConfig {
+  return { ...config, [CONFIG_KEYS.adbDebug]: ctx.store.settings.modes.adbDefault };
+}
+
 /** rc = the new index (lowest free), no output. */
 export const add: PlainHandler = (ctx) => {
   const name = option(ctx, 'name');
-  const index = ctx.store.mutate(() => ctx.store.create(withName(newInstanceConfig(), name)));
+  const index = ctx.store.mutate(() => ctx.store.create(withName(withAdbDefault(ctx, newInstanceConfig()), name)));
   return { exitCode: index, lines: [] };
 };
 
@@ -38,7 +43,7 @@ export const copy: PlainHandler = (ctx) => {
     if (marker && marker.until > now) return { exitCode: RC.copyBusy, lines: [] };
     const source = from === undefined ? undefined : /^\d+$/.test(from) ? ctx.store.get(Number(from)) : ctx.store.findByTitle(from);
     if (!source) return fail(RC.copySourceMissing, ...helpLines());
-    const config = { ...source.config };
+    const config = ctx.store.settings.modes.adbDefault === 0 ? withAdbDefault(ctx, source.config) : { ...source.config };
     delete config[CONFIG_KEYS.playerName];
     const index = ctx.store.create(withName(config, name), {
       installedApps: [...source.runtime.installedApps],

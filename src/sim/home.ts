@@ -36,6 +36,10 @@ export class SimPaths {
   get clock(): string {
     return join(this.home, 'sim-clock.json');
   }
+  /** Failure modes switched on for this home (see `SimModes`). */
+  get modes(): string {
+    return join(this.home, 'sim-modes.json');
+  }
   get faults(): string {
     return join(this.home, 'sim-faults.json');
   }

@@ -12,8 +12,14 @@
  * - LDFLEET_SIM_ANDROID_LAG_MS   state 1 → sys.boot_completed=1 (default 0)
  * - LDFLEET_SIM_COPY_MS          how long a copy keeps running in the background (default 0)
  * - LDFLEET_SIM_FAULTS           fault rules as JSON (like sim-faults.json; `times` is not consumed)
+ * - LDFLEET_SIM_ADB_DEFAULT      1 (default) | 0: add/copy create instances with ADB debugging off
+ * - LDFLEET_SIM_HANG_BOOT        indexes (e.g. `1,3`) whose boot never completes
+ * - LDFLEET_SIM_ADB_FIGHT        off (default) | transient | persistent: a foreign adb server
+ * The last three can also be switched while processes run, per home, with `SimHome.setModes`
+ * (`sim-modes.json`, whose keys win). A dropped launch is a fault rule:
+ * `{command: 'launch', output: '', exitCode: 0, times: N}` (rc 0, nothing starts).
  *
- * Files in the home besides LDPlayer's own: sim-clock.json, sim-faults.json, sim-calls.log,
+ * Files in the home besides LDPlayer's own: sim-clock.json, sim-faults.json, sim-modes.json, sim-calls.log,
  * sim-copy.json, sim.lock/, vms/leidianN/sim-runtime.json, vms/leidianN/sim-guestfs/.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -26,13 +32,14 @@ import { CONFIG_KEYS, newInstanceConfig, type InstanceConfig, type Locale } from
 import { writeFaults, type FaultFile, type FaultRule } from './faults.js';
 import { readJsonIfExists } from './fsutil.js';
 import { SimPaths } from './home.js';
-import { settingsFromEnv, type SimEncoding } from './settings.js';
+import { settingsFromEnv, type SimEncoding, type SimModes } from './settings.js';
+import { writeJsonAtomic } from './fsutil.js';
 import { SimStore } from './store.js';
 
 export type { CallRecord } from './calllog.js';
 export type { FaultFile, FaultRule } from './faults.js';
 export type { InstanceConfig, Locale, Resolution } from './config.js';
-export type { SimEncoding } from './settings.js';
+export type { SimEncoding, SimModes } from './settings.js';
 export { buildTestApk } from '../apk/index.js';
 export { adbSerial } from './guest.js';
 
@@ -130,6 +137,11 @@ export class SimHome {
   /** The fault file as it is now (rules with a `times` budget shrink as calls consume them). */
   faults(): FaultFile {
     return readJsonIfExists<FaultFile>(this.paths.faults) ?? {};
+  }
+
+  /** Switches failure modes for every process using this home from now on (merged with earlier calls). */
+  setModes(modes: Partial<SimModes>): void {
+    this.store.mutate(() => writeJsonAtomic(this.paths.modes, { ...readJsonIfExists<Partial<SimModes>>(this.paths.modes), ...modes }));
   }
 
   clearFaults(): void {

@@ -6,7 +6,7 @@ import type { CommandContext } from './context.js';
 import { planFaults, type FaultPlan } from './faults.js';
 import { SimPaths, resolveHome } from './home.js';
 import { renderResult, type CommandResult } from './output.js';
-import { settingsFromEnv } from './settings.js';
+import { settingsFromEnv, withHomeModes } from './settings.js';
 import { SimStore } from './store.js';
 
 /** Sleeps on a timer so the process stays killable; Infinity means until killed. */
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   }
   const start = Date.now();
   const paths = new SimPaths(resolveHome());
-  const store = new SimStore(paths, settingsFromEnv());
+  const store = new SimStore(paths, withHomeModes(paths, settingsFromEnv()));
   const simStart = store.now();
   const [command, ...args] = process.argv.slice(2);
   const ctx: CommandContext = { store, options: parseOptions(args) };

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { simNow } from './clock.js';
 import {
+  CONFIG_KEYS,
   configuredResolution,
   newGlobalConfig,
   newInstanceConfig,
@@ -27,6 +28,8 @@ export interface Session {
   effective: Resolution;
   runningApps: string[];
   network: 'connect' | 'offline';
+  /** `basicSettings.adbDebug` when the VM started: LDPlayer reads the config at launch only. */
+  adbDebug?: number;
 }
 
 /** The sim's own per-instance state (vms/leidianN/sim-runtime.json); not a file LDPlayer has. */
@@ -151,7 +154,8 @@ export class SimStore {
 
   androidBooted(instance: Instance, now = this.now()): boolean {
     const session = instance.runtime.session;
-    return session !== undefined && now >= session.launchedAt + this.settings.bootMs + this.settings.androidLagMs;
+    if (session === undefined || this.settings.modes.hangBoot.includes(instance.index)) return false;
+    return now >= session.launchedAt + this.settings.bootMs + this.settings.androidLagMs;
   }
 
   /** The w/h/dpi list2 shows: the booted values while running, the configured ones otherwise. */
@@ -195,6 +199,7 @@ export class SimStore {
       effective: configuredResolution(instance.config, this.settings.locale),
       runningApps: [],
       network: 'connect',
+      adbDebug: Number(instance.config[CONFIG_KEYS.adbDebug] ?? 1),
     };
     this.writeRuntime(instance.index, instance.runtime);
   }

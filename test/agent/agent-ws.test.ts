@@ -81,7 +81,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function setup(token = 'enroll-1', agentToken = token) {
+async function setup(token = 'enroll-1', agentToken = token, welcomeTimeoutMs?: number) {
   const home = newSimHome();
   home.seed([{ name: 'alpha' }]);
   const gateway = new FakeGateway(token);
@@ -97,6 +97,7 @@ async function setup(token = 'enroll-1', agentToken = token) {
     hostname: 'pc-07',
     backoff: { baseMs: 20, capMs: 100 },
     authRetryMs: 200,
+    ...(welcomeTimeoutMs !== undefined ? { welcomeTimeoutMs } : {}),
   });
   cleanups.push(() => gateway.close(), () => agent.stop());
   return { home, gateway, agent, logs };
@@ -110,14 +111,24 @@ describe('agent over a WebSocket', { timeout: 60_000 }, () => {
     expect(gateway.latest().authorization).toBe('Bearer enroll-1');
     const [hello] = gateway.latest().frames;
     expect(hello).toMatchObject({ type: 'hello', protocol: 1, hostname: 'pc-07', ldplayer: { path: SIM_BIN } });
-    // Nothing else before the welcome.
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(gateway.latest().frames).toHaveLength(1);
 
     gateway.welcome();
     await until(() => gateway.framesOf('inventory').length > 0 && gateway.framesOf('heartbeat').length >= 2 && gateway.framesOf('metrics').length >= 2);
     expect(gateway.framesOf('inventory')[0]).toMatchObject({ full: true, upserts: [{ index: 0, name: 'alpha', state: 'stopped' }], removed: [] });
     expect(gateway.framesOf('metrics')[0]?.metrics.memoryTotalBytes).toBeGreaterThan(0);
+  });
+
+  it('sends nothing but hello until welcomed: with no welcome it drops the socket and starts over', async () => {
+    const { gateway, agent, logs } = await setup('enroll-1', 'enroll-1', 300);
+    agent.start();
+    await until(() => gateway.connections.length === 1);
+    const first = gateway.latest();
+    // The agent's own welcome timeout ends the window: every frame it sent in it is here.
+    await new Promise<void>((resolve) => first.socket.once('close', () => resolve()));
+    expect(first.frames.map((frame) => frame.type)).toEqual(['hello']);
+    expect(logs.some((line) => line.includes('no welcome after hello'))).toBe(true);
+    await until(() => gateway.connections.length === 2 && gateway.latest().frames.length > 0);
+    expect(gateway.latest().frames[0]?.type).toBe('hello');
   });
 
   it('answers RPCs, pushes the change as a diff at once, and resends everything on resync', async () => {
@@ -165,7 +176,7 @@ describe('agent over a WebSocket', { timeout: 60_000 }, () => {
   });
 
   it('stops cleanly: the socket closes and no redial follows', async () => {
-    const { gateway, agent } = await setup();
+    const { gateway, agent, logs } = await setup();
     agent.start();
     await until(() => gateway.connections.length === 1 && gateway.latest().frames.length > 0);
     gateway.welcome();
@@ -173,7 +184,10 @@ describe('agent over a WebSocket', { timeout: 60_000 }, () => {
     const closed = new Promise<number>((resolve) => gateway.latest().socket.once('close', (code) => resolve(code)));
     await agent.stop();
     expect(await closed).toBe(1001);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The agent's close handler has run by the time stop() resolves; a redial would have been
+    // scheduled, and logged, right there.
+    expect(logs.filter((line) => line.includes('retrying'))).toEqual([]);
+    expect(logs.some((line) => line.startsWith('info agent stopped'))).toBe(true);
     expect(gateway.connections).toHaveLength(1);
   });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { InventoryFeed } from '../../src/agent/feed.js';
 import { silentLogger } from '../../src/agent/log.js';
 import { InventoryObserver } from '../../src/agent/observer.js';
-import { RpcDispatcher } from '../../src/agent/rpc.js';
+import { RpcDispatcher, type RpcDispatcherOptions } from '../../src/agent/rpc.js';
 import { DEFAULT_TRANSFER_OPTIONS, TransferStore, type TransferOptions } from '../../src/agent/transfers.js';
 import { LocalExecutor } from '../../src/exec/index.js';
 import { LdConsole } from '../../src/ldconsole/index.js';
@@ -21,7 +21,7 @@ export function simDriver(home: SimHome): LdConsole {
 }
 
 /** The agent's RPC side wired to the real driver and simulator, with the inventory messages it would send. */
-export function simAgentParts(home: SimHome, transferOptions: Partial<TransferOptions> = {}) {
+export function simAgentParts(home: SimHome, transferOptions: Partial<TransferOptions> = {}, dispatcherOptions: Partial<RpcDispatcherOptions> = {}) {
   const driver = simDriver(home);
   const observer = new InventoryObserver({ driver, installDir: home.dir, logger: silentLogger });
   const sent: InventoryMessage[] = [];
@@ -33,6 +33,7 @@ export function simAgentParts(home: SimHome, transferOptions: Partial<TransferOp
     inventory: { refresh: () => feed.refresh(), resync: () => feed.resync(), markBooted: (index) => observer.markBooted(index) },
     transfers,
     logger: silentLogger,
+    ...dispatcherOptions,
   });
   const call = (method: string, params: unknown, timeoutMs = 20_000, id: string = randomUUID()): Promise<RpcResultMessage> =>
     dispatcher.dispatch({ type: 'rpc.call', id, method, params, timeoutMs });

@@ -8,10 +8,27 @@ import {
   snapshotOf,
   type Generation,
 } from '../../src/agent/inventory.js';
-import type { ObservedInstance } from '../../src/protocol/index.js';
+import type { ObservedInstance, Settings } from '../../src/protocol/index.js';
 import { adbSerialFor } from '../../src/protocol/index.js';
 
-function instance(index: number, overrides: Partial<ObservedInstance> = {}): ObservedInstance {
+const SETTINGS: Settings = {
+  cpu: 2,
+  memoryMb: 2048,
+  resolution: { width: 540, height: 960, dpi: 240 },
+  manufacturer: 'samsung',
+  model: 'SM-S9110',
+  phoneNumber: '',
+  imei: '010067020670557',
+  imsi: '460006645800743',
+  simSerial: '89860026099371928981',
+  androidId: '6ecae0a3a8a21868',
+  mac: '00DBBF9A087E',
+  autoRotate: false,
+  lockWindow: false,
+  root: false,
+};
+
+function instance(index: number, overrides: Partial<ObservedInstance> = {}): ObservedInstance & { settings: Settings } {
   return {
     index,
     generation: 'g1',
@@ -19,25 +36,10 @@ function instance(index: number, overrides: Partial<ObservedInstance> = {}): Obs
     state: 'stopped',
     booted: false,
     pids: null,
-    settings: {
-      cpu: 2,
-      memoryMb: 2048,
-      resolution: { width: 540, height: 960, dpi: 240 },
-      manufacturer: 'samsung',
-      model: 'SM-S9110',
-      phoneNumber: '',
-      imei: '010067020670557',
-      imsi: '460006645800743',
-      simSerial: '89860026099371928981',
-      androidId: '6ecae0a3a8a21868',
-      mac: '00DBBF9A087E',
-      autoRotate: false,
-      lockWindow: false,
-      root: false,
-    },
+    settings: SETTINGS,
     adbSerial: adbSerialFor(index),
     ...overrides,
-  };
+  } as ObservedInstance & { settings: Settings };
 }
 
 const arbitraryInstance = fc

@@ -49,11 +49,11 @@ describe.concurrent('agent RPCs on the simulator', { timeout: 60_000 }, () => {
     expect(stopped).toMatchObject({ state: 'stopped', booted: false, pids: null });
   });
 
-  it('fails a start whose boot outlasts bootTimeoutMs with a timeout error', async () => {
+  it('fails a start whose boot outlasts bootTimeoutMs with boot_timeout', async () => {
     const home = newSimHome({ bootMs: BOOT_MS });
     home.seed([{}]);
     const { call } = simAgentParts(home);
-    expect(errorOf(await call('start', { index: 0, bootTimeoutMs: 1_000 }))).toMatchObject({ category: 'timeout', code: 'timeout' });
+    expect(errorOf(await call('start', { index: 0, bootTimeoutMs: 1_000 }))).toMatchObject({ category: 'timeout', code: 'boot_timeout' });
   });
 
   it('clones only a stopped source', async () => {
@@ -72,8 +72,8 @@ describe.concurrent('agent RPCs on the simulator', { timeout: 60_000 }, () => {
     const { call } = simAgentParts(home);
     expect(resultOf(await call('rename', { index: 0, name: 'renamed' }))).toMatchObject({ index: 0, name: 'renamed' });
     const modified = resultOf(await call('modify', { index: 0, settings: { cpu: 1, imei: 'auto' } })) as ObservedInstance;
-    expect(modified.settings.cpu).toBe(1);
-    expect(modified.settings.imei).toMatch(/^\d{15}$/);
+    expect(modified.settings?.cpu).toBe(1);
+    expect(modified.settings?.imei).toMatch(/^\d{15}$/);
     expect(errorOf(await call('rename', { index: 5, name: 'ghost' }))).toMatchObject({ category: 'ldconsole', code: 'not_found' });
   });
 

@@ -27,7 +27,7 @@ describe('topic filters', () => {
     const unsubscribe = bus.subscribe((event) => seen.push(event), parseTopics('workstation.metrics'));
     bus.publish('workstation.metrics', { workstationId: 'w1', metrics: METRICS });
     bus.publish('workstation.offline', {
-      id: 'w1', name: 'w', status: 'offline', lastSeenAt: null, hostname: null, os: null, agentVersion: null,
+      id: 'w1', name: 'w', status: 'offline', statusReason: null, statusMessage: null, lastSeenAt: null, hostname: null, os: null, agentVersion: null,
       ldplayer: { path: null, version: null }, metrics: null,
     });
     unsubscribe();
@@ -87,7 +87,7 @@ describeStores('events stream', (kind) => {
     const client = await EventsClient.open(t.url, { token, topics: 'emulator.*,workstation.online' });
     metrics('filtered-out');
     const info = {
-      id: 'w-topics', name: 'topics', status: 'online' as const, lastSeenAt: null, hostname: null, os: null, agentVersion: null,
+      id: 'w-topics', name: 'topics', status: 'online' as const, statusReason: null, statusMessage: null, lastSeenAt: null, hostname: null, os: null, agentVersion: null,
       ldplayer: { path: null, version: null }, metrics: null,
     };
     t.server.bus.publish('workstation.offline', { ...info, status: 'offline' });

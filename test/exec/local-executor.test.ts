@@ -6,9 +6,12 @@ import { ExecError, LocalExecutor } from '../../src/exec/index.js';
 const node = process.execPath;
 const executor = new LocalExecutor();
 
-/** Runs an inline node script through the real executor. */
+/**
+ * Runs an inline node script through the real executor. `--` ends node's own options: without it
+ * node parses an argument such as `- ` or `--version` itself instead of handing it to the script.
+ */
 function runScript(script: string, args: readonly string[] = [], options: Partial<Parameters<LocalExecutor['run']>[2]> = {}) {
-  return executor.run(node, ['-e', script, ...args], { timeoutMs: 10_000, ...options });
+  return executor.run(node, ['-e', script, '--', ...args], { timeoutMs: 10_000, ...options });
 }
 
 /** True while the pid exists and is not a zombie waiting for a (possibly absent) reaper. */
@@ -119,7 +122,7 @@ describe('LocalExecutor', () => {
   const echoArgs = 'process.stdout.write(JSON.stringify(process.argv.slice(1)))';
 
   it('passes hostile arguments verbatim, without a shell', async () => {
-    const hostile = ['a b', '"quoted"', "it's", 'a&b', '%PATH%', 'x;rm -rf /', '$(id)', '`id`', '雷电模拟器-1', 'Эмулятор', '', ' ', '\\"\\', 'a\\', '*', '|', '>out'];
+    const hostile = ['a b', '"quoted"', "it's", 'a&b', '%PATH%', 'x;rm -rf /', '$(id)', '`id`', '雷电模拟器-1', 'Эмулятор', '', ' ', '\\"\\', 'a\\', '*', '|', '>out', '- ', '-e', '--', '--version', '-'];
     const result = await runScript(echoArgs, hostile);
     expect(JSON.parse(result.stdout.toString())).toEqual(hostile);
   });

@@ -97,7 +97,7 @@ describeStores('agent end to end', (kind) => {
     const beta = listed.find((emulator) => emulator.name === 'beta');
     expect(beta).toMatchObject({ workstationId, workstationName: `e2e-${kind}`, index: 1, state: 'running', adbSerial: 'emulator-5556' });
     expect(beta?.pids).not.toBeNull();
-    expect(beta?.settings.resolution.width).toBeGreaterThan(0);
+    expect(beta?.settings?.resolution.width).toBeGreaterThan(0);
     expect(listed.find((emulator) => emulator.name === 'alpha')).toMatchObject({ index: 0, state: 'stopped', pids: null });
     const workstation = await admin.getWorkstation(workstationId);
     expect(workstation).toMatchObject({ status: 'online', hostname: 'SIM-HOST', emulators: { total: 3, running: 1 } });

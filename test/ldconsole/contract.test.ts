@@ -39,7 +39,7 @@ describe('lifecycle and boot', () => {
     await ld.add();
     await ld.launch({ index: 0 });
     const error = await failureOf(ld.waitBooted({ index: 0 }, { timeoutMs: 600, pollMs: 100 }));
-    expect([error.code, error.category]).toEqual(['timeout', 'timeout']);
+    expect([error.code, error.category]).toEqual(['boot_timeout', 'timeout']);
   });
 
   it('launchex starts the app; quitall stops everything', async () => {
@@ -257,7 +257,7 @@ describe('error paths', () => {
     const { ld, home } = setup({}, { timeoutMs: 1_000 });
     home.setFaults([{ command: 'list2', hang: true }]);
     const error = await failureOf(ld.list2());
-    expect([error.code, error.category]).toEqual(['timeout', 'timeout']);
+    expect([error.code, error.category]).toEqual(['boot_timeout', 'timeout']);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(processesUsingHome(home.dir)).toEqual([]);
   });

@@ -3,6 +3,8 @@ import fc from 'fast-check';
 import {
   formatList2,
   isAdbDeviceMissing,
+  isAdbDeviceOffline,
+  isAdbConflict,
   isHelpText,
   isNotRunningMessage,
   isPng,
@@ -150,7 +152,10 @@ describe('other parsers', () => {
     expect(isNotRunningMessage('模拟器未运行')).toBe(true);
     expect(isNotRunningMessage('ASUS_Z00DUO')).toBe(false);
     expect(isAdbDeviceMissing("error: device 'emulator-5554' not found\r\n")).toBe(true);
-    expect(isAdbDeviceMissing('error: device offline')).toBe(true);
+    expect(isAdbDeviceMissing('error: device offline')).toBe(false);
+    expect(isAdbDeviceOffline('error: device offline')).toBe(true);
+    expect(isAdbConflict("adb server version (31) doesn't match this client (41); killing...")).toBe(true);
+    expect(isAdbConflict('1\r\n')).toBe(false);
     expect(isAdbDeviceMissing('1\r\n')).toBe(false);
   });
 

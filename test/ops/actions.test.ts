@@ -124,7 +124,7 @@ describe('emulator actions end to end', () => {
     expect(refused.error).toMatchObject({ category: 'conflict', code: 'emulator_running' });
     const restarted = await expectSucceeded(await operator.updateEmulator(tuned.id, { settings: { cpu: 4 }, restart: true }));
     expect(restarted.result).toMatchObject({ restarted: true, state: 'running', booted: true });
-    expect((await fleet.t.admin.request<Emulator>('GET', `/emulators/${tuned.id}`)).settings.cpu).toBe(4);
+    expect((await fleet.t.admin.request<Emulator>('GET', `/emulators/${tuned.id}`)).settings?.cpu).toBe(4);
   });
 
   it('rejects settings outside the bounds with 400 before anything is queued', async () => {

@@ -12,6 +12,7 @@ import type { Config, ServerOptions } from '../../src/server/index.js';
 import type { Batch, Operation, WorkstationLimits } from '../../src/sdk/index.js';
 import type { SeedInstance } from '../../src/sim/index.js';
 import { SIM_BIN, SimHome } from '../../src/sim/index.js';
+import { settleSimProcesses } from '../support/processes.js';
 import { eventually } from '../gateway/helpers.js';
 import { startTestServer } from '../server/helpers.js';
 import type { StoreKind, TestServer } from '../server/helpers.js';
@@ -113,7 +114,10 @@ export async function startOpsFleet(
       await Promise.all(workstations.map((workstation) => workstation.agent.stop()));
       await t.close();
       // A boot probe the agent started may still be writing into its home for a moment.
-      for (const dir of homes) rmSync(dir, { recursive: true, force: true, maxRetries: 50, retryDelay: 100 });
+      for (const dir of homes) {
+        await settleSimProcesses(dir);
+        rmSync(dir, { recursive: true, force: true, maxRetries: 50, retryDelay: 100 });
+      }
     },
   };
 }

@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { describe } from 'vitest';
+import { describe, it } from 'vitest';
 import { createServer, loadConfig } from '../../src/server/index.js';
 import type { Config, Server, ServerOptions } from '../../src/server/index.js';
 import { LdfleetClient } from '../../src/sdk/index.js';
@@ -46,11 +46,22 @@ async function probePostgres(): Promise<{ user: string } | { reason: string }> {
 export const postgres = await probePostgres();
 let skipNoticePrinted = false;
 
-/** Runs the suite once per store kind; the PostgreSQL run is skipped, with a printed reason, when none is reachable. */
+/**
+ * Runs the suite once per store kind. Where no PostgreSQL is reachable its run is skipped with a
+ * printed reason, except in CI (`CI` set), where it fails: CI must not pass on half the suite.
+ */
 export function describeStores(name: string, suite: (kind: StoreKind) => void): void {
   for (const kind of STORE_KINDS) {
     const reason = kind === 'postgres' && 'reason' in postgres ? postgres.reason : undefined;
     const unavailable = reason !== undefined;
+    if (unavailable && process.env.CI) {
+      describe(`${name} [${kind}]`, () => {
+        it('needs the PostgreSQL that CI starts', () => {
+          throw new Error(reason);
+        });
+      });
+      continue;
+    }
     if (unavailable && !skipNoticePrinted) {
       skipNoticePrinted = true;
       console.warn(`skipping PostgreSQL runs: ${reason}`);

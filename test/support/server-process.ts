@@ -1,25 +1,31 @@
 /**
  * The real `ldfleet server` as a child process, for tests and benchmarks that must kill it
- * (SIGKILL mid-batch) or keep its load apart from theirs.
+ * (SIGKILL mid-batch), keep its load apart from theirs, or run an installed copy.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const LDFLEET_BIN = fileURLToPath(new URL('../../bin/ldfleet', import.meta.url));
 
-/** Spawns `ldfleet server` with `env` over this process's environment; resolves once it listens. */
-export async function startServerProcess(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [LDFLEET_BIN, 'server'], {
+export type ServerProcess = ChildProcess & { readonly url: string };
+
+/**
+ * Spawns `ldfleet server` (this repository's, or the `bin` given) with `env` over this process's
+ * environment; resolves once it listens, with the URL it printed.
+ */
+export async function startServerProcess(env: Record<string, string>, bin = LDFLEET_BIN): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [bin, 'server'], {
     env: { ...process.env, LDFLEET_HOST: '127.0.0.1', LDFLEET_LOG_LEVEL: 'silent', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  await new Promise<void>((resolve, reject) => {
+  const url = await new Promise<string>((resolve, reject) => {
     let output = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      if (output.includes('listening on')) resolve();
+      const listening = /listening on (http\S+)/.exec(output);
+      if (listening?.[1]) resolve(listening[1]);
     });
     child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)));
   });
-  return child;
+  return Object.assign(child, { url });
 }

@@ -3,7 +3,9 @@
  * gateway feeds it (hello, heartbeat, metrics, inventory, disconnect); the HTTP API reads it.
  */
 import type { Kysely, Transaction } from 'kysely';
-import type { HelloMessage, InventoryMessage, Metrics } from '../../protocol/index.js';
+import type { Registry } from 'prom-client';
+import type { HelloMessage, InventoryMessage, Metrics, StatusMessage } from '../../protocol/index.js';
+import { FleetMetrics } from './metrics.js';
 import type { Database, Page, PageRequest, Store, WorkstationsTable } from '../store/index.js';
 import { newId, nowIso } from '../store/index.js';
 import type { EventBus } from '../events/index.js';
@@ -15,6 +17,11 @@ import type { EmulatorsTable } from './schema.js';
 import { toEmulator, toWorkstationInfo } from './mapping.js';
 import type { EmulatorCounts, WorkstationInfo } from './types.js';
 
+const BREAKER_OPEN = {
+  reason: 'breaker_open',
+  message: 'the circuit breaker is open after repeated transport failures or timeouts; operations for this workstation wait until it half-opens',
+} as const;
+
 /** Rows per multi-row statement: well under SQLite's and PostgreSQL's bound-parameter limits. */
 const ROWS_PER_STATEMENT = 400;
 
@@ -22,17 +29,25 @@ export interface FleetOptions {
   readonly store: Store;
   readonly bus: EventBus;
   readonly clock?: () => number;
+  /** Where `ldfleet_workstation_status` is registered (the server's `/metrics`). */
+  readonly registry?: Registry;
 }
 
 export class Fleet {
   private readonly db: Kysely<Database>;
   private readonly bus: EventBus;
   private readonly clock: () => number;
+  private readonly metrics: FleetMetrics | undefined;
+  /** What each connected agent last said of its health (absent = healthy). */
+  private readonly agentStatus = new Map<string, { reason: string; message: string | null }>();
+  /** Workstations whose circuit breaker is open. */
+  private readonly openBreakers = new Set<string>();
 
   constructor(options: FleetOptions) {
     this.db = options.store.db;
     this.bus = options.bus;
     this.clock = options.clock ?? Date.now;
+    this.metrics = options.registry ? new FleetMetrics(options.registry) : undefined;
   }
 
   /**
@@ -45,6 +60,7 @@ export class Fleet {
 
   /** An agent said hello: record what it told and mark its workstation online. */
   async workstationOnline(workstationId: string, hello: HelloMessage): Promise<WorkstationInfo | null> {
+    this.agentStatus.delete(workstationId);
     const now = this.now();
     const row = await this.updateWorkstation(workstationId, {
       hostname: hello.hostname,
@@ -53,14 +69,55 @@ export class Fleet {
       ldplayer_path: hello.ldplayer.path,
       ldplayer_version: hello.ldplayer.version,
       status: 'online',
+      status_reason: null,
+      status_message: null,
       last_seen_at: now,
       updated_at: now,
     });
-    return row ? this.bus.publish('workstation.online', toWorkstationInfo(row)).data : null;
+    if (row) this.metrics?.statusChanged(row);
+    const info = row ? this.bus.publish('workstation.online', toWorkstationInfo(row)).data : null;
+    if (this.openBreakers.has(workstationId)) await this.applyStatus(workstationId);
+    return info;
+  }
+
+  /** The agent said whether it can do its job: a reason makes the workstation `degraded`, null lifts it. */
+  async workstationStatus(workstationId: string, status: Omit<StatusMessage, 'type'>): Promise<WorkstationInfo | null> {
+    if (status.reason === null) this.agentStatus.delete(workstationId);
+    else this.agentStatus.set(workstationId, { reason: status.reason, message: status.message });
+    return this.applyStatus(workstationId);
+  }
+
+  /** The operation engine's breaker for the workstation opened (`degraded`, `breaker_open`) or closed. */
+  breakerChanged(workstationId: string, open: boolean): void {
+    if (open === this.openBreakers.has(workstationId)) return;
+    if (open) this.openBreakers.add(workstationId);
+    else this.openBreakers.delete(workstationId);
+    this.applyStatus(workstationId).catch(() => undefined);
+  }
+
+  /**
+   * Writes the status a connected workstation has now: the agent's own reason first, then an
+   * open breaker, else online. Only a change is written and published (`workstation.degraded`
+   * or `workstation.online`); an offline workstation stays offline.
+   */
+  private async applyStatus(workstationId: string): Promise<WorkstationInfo | null> {
+    const agent = this.agentStatus.get(workstationId);
+    const status = agent ?? (this.openBreakers.has(workstationId) ? BREAKER_OPEN : { reason: null, message: null });
+    const current = await this.db.selectFrom('workstations').selectAll().where('id', '=', workstationId).executeTakeFirst();
+    if (!current || current.status === 'offline') return null;
+    const next = status.reason === null ? 'online' : 'degraded';
+    const message = status.reason === null ? null : status.message;
+    if (current.status === next && current.status_reason === status.reason && current.status_message === message) return null;
+    const row = await this.updateWorkstation(workstationId, { status: next, status_reason: status.reason, status_message: message, updated_at: this.now() });
+    if (!row) return null;
+    this.metrics?.statusChanged(row);
+    return this.bus.publish(next === 'degraded' ? 'workstation.degraded' : 'workstation.online', toWorkstationInfo(row)).data;
   }
 
   async workstationOffline(workstationId: string): Promise<WorkstationInfo | null> {
-    const row = await this.updateWorkstation(workstationId, { status: 'offline', updated_at: this.now() });
+    this.agentStatus.delete(workstationId);
+    const row = await this.updateWorkstation(workstationId, { status: 'offline', status_reason: null, status_message: null, updated_at: this.now() });
+    if (row) this.metrics?.statusChanged(row);
     return row ? this.bus.publish('workstation.offline', toWorkstationInfo(row)).data : null;
   }
 
@@ -229,6 +286,7 @@ async function upsertRows(trx: Transaction<Database>, rows: readonly EmulatorsTa
           pids: eb.ref('excluded.pids'),
           settings: eb.ref('excluded.settings'),
           adb_serial: eb.ref('excluded.adb_serial'),
+          problem: eb.ref('excluded.problem'),
           observed_at: eb.ref('excluded.observed_at'),
           updated_at: eb.ref('excluded.updated_at'),
         })),

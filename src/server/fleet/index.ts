@@ -3,7 +3,7 @@ export { Fleet } from './fleet.js';
 export type { FleetOptions } from './fleet.js';
 export { planInventory } from './inventory.js';
 export type { EmulatorChange, InventoryPlan } from './inventory.js';
-export { emulatorsMigration } from './schema.js';
+export { agentHealthMigration, emulatorsMigration } from './schema.js';
 export type { EmulatorsTable } from './schema.js';
 export { listEmulators, getEmulator } from './queries.js';
 export type { EmulatorFilter } from './queries.js';

@@ -89,7 +89,10 @@ export function planInventory(
 function changesBetween(previous: EmulatorsTable, next: EmulatorsTable): EmulatorChange[] {
   const stateChanged = previous.state !== next.state || previous.booted !== next.booted;
   const detailsChanged =
-    previous.name !== next.name || previous.adb_serial !== next.adb_serial || !sameJson(previous.settings, next.settings);
+    previous.name !== next.name ||
+    previous.adb_serial !== next.adb_serial ||
+    (previous.problem ?? null) !== next.problem ||
+    !sameJson(previous.settings, next.settings);
   const pidsChanged = !sameJson(previous.pids, next.pids);
   const changes: EmulatorChange[] = [];
   if (stateChanged) changes.push({ kind: 'state', row: next, previous });
@@ -128,6 +131,7 @@ function observedColumns(instance: ObservedInstance) {
     pids: instance.pids === null ? null : JSON.stringify(instance.pids),
     settings: JSON.stringify(instance.settings),
     adb_serial: instance.adbSerial,
+    problem: instance.problem ?? null,
   };
 }
 

@@ -11,8 +11,10 @@ export interface EmulatorsTable {
   booted: number;
   /** JSON `{player, vbox}` or null while stopped. */
   pids: string | null;
-  /** JSON of the protocol's `Settings`. */
+  /** JSON of the protocol's `Settings`, or `null` when the agent could not read the config. */
   settings: string;
+  /** What the agent could not read about the instance; null when it saw it whole. */
+  problem: string | null;
   adb_serial: string;
   observed_at: string;
   created_at: string;
@@ -51,5 +53,14 @@ export const emulatorsMigration: Migration = {
     // Keyset pages order by id; each list filter gets an index that ends in id.
     await db.schema.createIndex('emulators_workstation_id_id').on('emulators').columns(['workstation_id', 'id']).execute();
     await db.schema.createIndex('emulators_state_id').on('emulators').columns(['state', 'id']).execute();
+  },
+};
+
+/** Agent health: a workstation's `degraded` reason and message, and an emulator's observation problem. */
+export const agentHealthMigration: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema.alterTable('workstations').addColumn('status_reason', 'text').execute();
+    await db.schema.alterTable('workstations').addColumn('status_message', 'text').execute();
+    await db.schema.alterTable('emulators').addColumn('problem', 'text').execute();
   },
 };

@@ -11,7 +11,10 @@ export interface Emulator {
   state: InstanceState;
   /** True once Android has booted (`sys.boot_completed`). */
   booted: boolean;
-  settings: Settings;
+  /** Null when the agent could not read the instance's config (see `problem`). */
+  settings: Settings | null;
+  /** What the agent could not read about the instance; null when it saw it whole. */
+  problem: string | null;
   pids: { player: number; vbox: number } | null;
   adbSerial: string;
   /** When the agent last reported a change of this emulator. */
@@ -27,6 +30,9 @@ export interface WorkstationInfo {
   id: string;
   name: string;
   status: WorkstationStatus;
+  /** Why it is `degraded` (machine-readable, e.g. `install_dir_unreadable`); null otherwise. */
+  statusReason: string | null;
+  statusMessage: string | null;
   lastSeenAt: string | null;
   hostname: string | null;
   os: string | null;

@@ -1,4 +1,4 @@
-import type { HelloMessage, InventoryMessage, Metrics } from '../../protocol/index.js';
+import type { HelloMessage, InventoryMessage, Metrics, StatusMessage } from '../../protocol/index.js';
 
 /** A workstation an enrollment token belongs to. */
 export interface EnrolledWorkstation {
@@ -15,6 +15,8 @@ export interface AgentSink {
   workstationOffline(workstationId: string): Promise<unknown>;
   workstationSeen(workstationId: string): Promise<void>;
   recordMetrics(workstationId: string, metrics: Metrics): Promise<void>;
+  /** The agent's own word on whether it can do its job (`degraded` with a reason, or not). */
+  workstationStatus(workstationId: string, status: Omit<StatusMessage, 'type'>): Promise<unknown>;
   applyInventory(workstationId: string, message: InventoryMessage): Promise<unknown>;
 }
 
@@ -47,6 +49,8 @@ export const AgentCloseCode = {
   helloTimeout: 4004,
   /** The workstation was removed or its token rotated. */
   revoked: 4005,
+  /** The agent sent reports faster than the server applies them, or too many inventory frames. */
+  flooding: 4006,
   serverShutdown: 1001,
 } as const;
 
@@ -63,4 +67,9 @@ export interface SessionLimits {
   readonly fileChunkBytes: number;
   /** Bytes queued on the socket past which a file transfer waits for it to drain (default 1 MiB). */
   readonly sendHighWaterBytes: number;
+  /** Reports received but not yet applied past which the session is closed (default 256). */
+  readonly maxQueuedReports: number;
+  /** Inventory frames within `inventoryWindowMs` past which the session is closed (default 100 per 10 s). */
+  readonly maxInventoryFrames: number;
+  readonly inventoryWindowMs: number;
 }

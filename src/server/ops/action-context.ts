@@ -47,6 +47,7 @@ export function actionContext(core: EngineCore, targets: Targets, attempt: Runni
     emulatorId: row.emulator_id ?? undefined,
     resumed: attempt.resumed || row.rpc_id !== null,
     timeouts: core.options.timeouts,
+    launchIntervalMs: admission.launchIntervalMs,
     call: async <M extends RpcMethod>(method: M, params: RpcMethods[M]['params'], timeoutMs: number, step?: string) => {
       throwIfCancelled();
       if (!rpcIdSaved) {

@@ -34,6 +34,8 @@ export interface ActionContext {
   /** The operation was running when the server lost track of it and is being resumed. */
   readonly resumed: boolean;
   readonly timeouts: ActionTimeouts;
+  /** The workstation's launch spacing; the agent keeps it right before it spawns `launch`. */
+  readonly launchIntervalMs: number;
   /** One agent call; `step` names it inside a multi-call action (its rpc id gets the suffix). */
   call<M extends RpcMethod>(method: M, params: RpcMethods[M]['params'], timeoutMs: number, step?: string): Promise<RpcMethods[M]['result']>;
   /** The emulator as stored now, or `conflict`/`emulator_gone`. */
@@ -84,7 +86,8 @@ async function runningEmulator(ctx: ActionContext): Promise<EmulatorsTable> {
 
 async function bootInstance(ctx: ActionContext, index: number, method: 'start' | 'restart', step?: string): Promise<ObservedInstance> {
   await ctx.progress('booting');
-  const call = ctx.call(method, { index, bootTimeoutMs: ctx.timeouts.bootMs }, startTimeout(ctx), step);
+  const params = { index, bootTimeoutMs: ctx.timeouts.bootMs, launchIntervalMs: ctx.launchIntervalMs };
+  const call = ctx.call(method, params, startTimeout(ctx) + ctx.launchIntervalMs, step);
   // The launch itself is quick; the lane is free again once it went out (the agent serialises it).
   ctx.launched();
   return call;

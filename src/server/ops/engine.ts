@@ -43,7 +43,10 @@ export class OperationEngine {
   constructor(deps: EngineDeps) {
     this.options = deps.options;
     this.clock = deps.clock ?? systemClock;
-    this.breakers = new WorkstationBreakers(deps.options.breaker, (workstationId, state) => deps.metrics.breakerState(workstationId, state));
+    this.breakers = new WorkstationBreakers(deps.options.breaker, (workstationId, state) => {
+      deps.metrics.breakerState(workstationId, state);
+      deps.fleet.breakerChanged?.(workstationId, state === 'open');
+    });
     this.core = new EngineCore(
       deps.repo,
       deps.bus,

@@ -33,4 +33,6 @@ export interface FleetPort {
   /** A workstation given by id or name, as its id. */
   workstationId(ref: string): Promise<string | undefined>;
   emulatorCounts(workstationIds: readonly string[]): Promise<Map<string, { total: number; running: number }>>;
+  /** The workstation's circuit breaker opened or closed (an open breaker shows as `degraded`). */
+  breakerChanged?(workstationId: string, open: boolean): void;
 }

@@ -53,6 +53,8 @@ export interface ApiTokensTable {
   expires_at: string | null;
   last_used_at: string | null;
   created_at: string;
+  /** The API token this one was minted with; it goes when that one does. */
+  parent_id?: string | null;
 }
 
 export interface WorkstationsTable {
@@ -69,6 +71,9 @@ export interface WorkstationsTable {
   ldplayer_path: string | null;
   ldplayer_version: string | null;
   metrics: string | null;
+  /** Why a connected agent says it cannot do its job (`degraded`); null otherwise. */
+  status_reason: string | null;
+  status_message: string | null;
   created_at: string;
   updated_at: string;
 }

@@ -17,7 +17,7 @@ import type { App } from '../http/index.js';
 export const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../../dist/web/', import.meta.url));
 
 /** Paths the server answers itself: never rewritten to the dashboard's index.html. */
-const SERVER_PATHS = /^\/(api|docs|metrics|healthz|readyz|openapi\.json|assets)(\/|$)/;
+const SERVER_PATHS = /^\/(api|docs|downloads|metrics|healthz|readyz|openapi\.json|assets)(\/|$)/;
 const NONCE_PLACEHOLDER = /__CSP_NONCE__/g;
 const HOST_PATTERN = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
 

@@ -25,6 +25,8 @@ export const WorkstationSchema = Type.Object(
     tags: Type.Array(Type.String()),
     limits: LimitsSchema,
     status: Type.Union([Type.Literal('online'), Type.Literal('offline'), Type.Literal('degraded')]),
+    statusReason: Nullable(Type.String({ description: 'why it is degraded, e.g. install_dir_unreadable, list2_failing, disk_low, adb_conflict' })),
+    statusMessage: Nullable(Type.String()),
     lastSeenAt: Nullable(Type.String()),
     hostname: Nullable(Type.String()),
     os: Nullable(Type.String()),

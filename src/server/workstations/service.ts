@@ -21,6 +21,9 @@ export interface Workstation {
   tags: string[];
   limits: WorkstationLimits;
   status: WorkstationStatus;
+  /** Why it is `degraded` (machine-readable); null otherwise. */
+  statusReason: string | null;
+  statusMessage: string | null;
   lastSeenAt: string | null;
   hostname: string | null;
   os: string | null;
@@ -44,6 +47,8 @@ export function toWorkstation(row: WorkstationsTable): Workstation {
     tags: JSON.parse(row.tags) as string[],
     limits: JSON.parse(row.limits) as WorkstationLimits,
     status: row.status as WorkstationStatus,
+    statusReason: row.status_reason ?? null,
+    statusMessage: row.status_message ?? null,
     lastSeenAt: row.last_seen_at,
     hostname: row.hostname,
     os: row.os,
@@ -117,6 +122,8 @@ export class Workstations {
       ldplayer_path: null,
       ldplayer_version: null,
       metrics: null,
+      status_reason: null,
+      status_message: null,
       created_at: now,
       updated_at: now,
     };
