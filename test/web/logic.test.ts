@@ -10,7 +10,7 @@ function emulator(id: string, changes: Partial<Emulator> = {}): Emulator {
   return {
     id, workstationId: 'w1', index: 0, name: id, state: 'stopped', booted: false, pids: null, adbSerial: 'emulator-5554',
     settings: { cpu: 2, memoryMb: 2048, resolution: { width: 1280, height: 720, dpi: 240 }, manufacturer: 'm', model: 'x', phoneNumber: '', imei: '', imsi: '', simSerial: '', androidId: '', mac: '', autoRotate: false, lockWindow: false, root: false },
-    observedAt: '', createdAt: '', updatedAt: '', ...changes,
+    observedAt: '', createdAt: '', updatedAt: '', problem: null, ...changes,
   };
 }
 

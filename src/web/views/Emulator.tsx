@@ -17,7 +17,7 @@ export function EmulatorView({ id }: { id: string }) {
   const session = useSession();
   const operator = can(session.role, 'operator');
   const [message, setMessage] = useState<{ color: string; text: string } | null>(null);
-  const [settings, setSettings] = useState<SettingsInput | null>(null);
+  const [changes, setSettings] = useState<SettingsInput | null>(null);
   const [name, setName] = useState('');
   const history = useQuery({ queryKey: ['operations', 'emulator', id], queryFn: () => api().listOperations({ emulator: id, limit: 50 }) });
 
@@ -25,6 +25,7 @@ export function EmulatorView({ id }: { id: string }) {
     return fleet.complete ? <Alert color="gray">This emulator is not in the inventory (it may have been deleted).</Alert> : <Text>Loading…</Text>;
   }
   const state = displayState(emulator);
+  const settings = emulator.settings;
   const run = async (label: string, submit: () => Promise<Operation>) => {
     setMessage(null);
     try {
@@ -81,12 +82,16 @@ export function EmulatorView({ id }: { id: string }) {
                 ['Workstation', emulator.workstationName ?? emulator.workstationId],
                 ['Index', String(emulator.index)],
                 ['ADB serial', emulator.adbSerial],
-                ['CPU', `${emulator.settings.cpu} cores`],
-                ['Memory', `${emulator.settings.memoryMb} MB`],
-                ['Resolution', `${emulator.settings.resolution.width}×${emulator.settings.resolution.height} @ ${emulator.settings.resolution.dpi} dpi`],
-                ['Model', `${emulator.settings.manufacturer} ${emulator.settings.model}`],
-                ['IMEI', emulator.settings.imei],
-                ['Android ID', emulator.settings.androidId],
+                ...(settings
+                  ? [
+                      ['CPU', `${settings.cpu} cores`],
+                      ['Memory', `${settings.memoryMb} MB`],
+                      ['Resolution', `${settings.resolution.width}×${settings.resolution.height} @ ${settings.resolution.dpi} dpi`],
+                      ['Model', `${settings.manufacturer} ${settings.model}`],
+                      ['IMEI', settings.imei],
+                      ['Android ID', settings.androidId],
+                    ]
+                  : [['Settings', `unreadable: ${emulator.problem ?? 'the agent could not read the config'}`]]),
                 ['Seen', ago(emulator.observedAt)],
               ].map(([label, value]) => (
                 <Table.Tr key={label}>
@@ -103,9 +108,9 @@ export function EmulatorView({ id }: { id: string }) {
           <Title order={3} size="h5" mb="xs">
             Settings
           </Title>
-          <SettingsForm current={emulator.settings} onChange={setSettings} />
+          <SettingsForm current={settings ?? undefined} onChange={setSettings} />
           <Group mt="sm" gap="xs" align="flex-end">
-            <Button size="xs" disabled={!settings || Object.keys(settings).length === 0} onClick={() => settings && void run('Save settings', () => api().updateEmulator(id, { settings }))}>
+            <Button size="xs" disabled={!changes || Object.keys(changes).length === 0} onClick={() => changes && void run('Save settings', () => api().updateEmulator(id, { settings: changes }))}>
               Save settings
             </Button>
             <TextInput size="xs" label="New name" placeholder={emulator.name} value={name} onChange={(event) => setName(event.currentTarget.value)} />

@@ -65,9 +65,9 @@ export function FleetView() {
       { id: 'name', header: 'Name', accessorFn: (id) => emulatorOf(id).name, sortingFn: (a, b) => byText(a.getValue('name'), b.getValue('name')), meta: { className: 'col-name' } },
       { id: 'workstation', header: 'Workstation', accessorFn: workstationName, sortingFn: (a, b) => byText(a.getValue('workstation'), b.getValue('workstation')) },
       { id: 'state', header: 'State', accessorFn: (id) => STATE_ORDER[displayState(emulatorOf(id))], meta: { className: 'col-state' } },
-      { id: 'cpu', header: 'CPU', accessorFn: (id) => emulatorOf(id).settings.cpu, meta: { className: 'wide-only', width: 56 } },
-      { id: 'memory', header: 'Memory', accessorFn: (id) => emulatorOf(id).settings.memoryMb, meta: { className: 'wide-only', width: 80 } },
-      { id: 'resolution', header: 'Resolution', accessorFn: (id) => emulatorOf(id).settings.resolution.width * emulatorOf(id).settings.resolution.height, meta: { className: 'wide-only' } },
+      { id: 'cpu', header: 'CPU', accessorFn: (id) => emulatorOf(id).settings?.cpu ?? 0, meta: { className: 'wide-only', width: 56 } },
+      { id: 'memory', header: 'Memory', accessorFn: (id) => emulatorOf(id).settings?.memoryMb ?? 0, meta: { className: 'wide-only', width: 80 } },
+      { id: 'resolution', header: 'Resolution', accessorFn: (id) => (emulatorOf(id).settings?.resolution.width ?? 0) * (emulatorOf(id).settings?.resolution.height ?? 0), meta: { className: 'wide-only' } },
       { id: 'tags', header: 'Tags', accessorFn: (id) => (tags.get(emulatorOf(id).workstationId) ?? []).join(','), meta: { className: 'wide-only' } },
       { id: 'last', header: 'Last operation', accessorFn: (id) => fleetNow().lastOperation.get(id)?.action ?? '', meta: { className: 'wide-only' } },
     ],
@@ -200,7 +200,7 @@ const FleetRow = memo(function FleetRow({ id, workstation, tags, selected, opera
   const last = useLastOperation(id);
   if (!emulator) return null;
   const state = displayState(emulator);
-  const { width, height, dpi } = emulator.settings.resolution;
+  const settings = emulator.settings;
   return (
     <tr data-selected={selected} data-emulator={emulator.id} data-state={state}>
       {operator && (
@@ -224,10 +224,10 @@ const FleetRow = memo(function FleetRow({ id, workstation, tags, selected, opera
       <td>
         <StateBadge state={state} />
       </td>
-      <td className="wide-only">{emulator.settings.cpu}</td>
-      <td className="wide-only">{emulator.settings.memoryMb} MB</td>
-      <td className="wide-only">
-        {width}×{height} · {dpi}
+      <td className="wide-only">{settings ? settings.cpu : '–'}</td>
+      <td className="wide-only">{settings ? `${settings.memoryMb} MB` : '–'}</td>
+      <td className="wide-only" title={settings ? undefined : (emulator.problem ?? undefined)}>
+        {settings ? `${settings.resolution.width}×${settings.resolution.height} · ${settings.resolution.dpi}` : 'config unreadable'}
       </td>
       <td className="wide-only">
         {(tags ?? []).map((tag) => (
