@@ -46,6 +46,11 @@ export const ConfigSchema = Type.Object(
     breakerFailures: Type.Integer({ minimum: 1, maximum: 1000, default: 5, description: 'consecutive transport/timeout failures that open a workstation breaker' }),
     breakerHalfOpenMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 60_000, description: 'ms an open breaker waits before probing' }),
     offlineGraceMs: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 120_000, description: 'ms a queued operation waits for its offline workstation before it fails (transport/workstation_offline)' }),
+    maxConcurrentReadsPerUser: Type.Integer({ minimum: 1, maximum: 1000, default: 4, description: 'synchronous reads (screenshots, app lists) one user may have in flight or waiting; more is a 429' }),
+    maxWaitingReadsPerWorkstation: Type.Integer({ minimum: 0, maximum: 10_000, default: 32, description: 'synchronous reads waiting for a read slot of one workstation; more is a 429' }),
+    uploadQuotaBytes: Type.Integer({ minimum: 1024, default: 4_294_967_296, description: 'bytes all waiting APK uploads may take on disk together; an upload past it is a 507' }),
+    uploadOrphanMaxAgeMs: Type.Integer({ minimum: 60_000, maximum: 31_536_000_000, default: 86_400_000, description: 'ms after which an upload no unfinished operation refers to is deleted' }),
+    maxQueuedOperationsPerUser: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 20_000, description: 'operations one user may have unfinished (queued or running); a request past it is a 429' }),
   },
   { additionalProperties: false },
 );
@@ -80,4 +85,9 @@ export const ENV_NAMES: Readonly<Record<ConfigKey, string>> = {
   breakerFailures: 'LDFLEET_BREAKER_FAILURES',
   breakerHalfOpenMs: 'LDFLEET_BREAKER_HALF_OPEN_MS',
   offlineGraceMs: 'LDFLEET_OFFLINE_GRACE_MS',
+  maxConcurrentReadsPerUser: 'LDFLEET_MAX_CONCURRENT_READS_PER_USER',
+  maxWaitingReadsPerWorkstation: 'LDFLEET_MAX_WAITING_READS_PER_WORKSTATION',
+  uploadQuotaBytes: 'LDFLEET_UPLOAD_QUOTA_BYTES',
+  uploadOrphanMaxAgeMs: 'LDFLEET_UPLOAD_ORPHAN_MAX_AGE_MS',
+  maxQueuedOperationsPerUser: 'LDFLEET_MAX_QUEUED_OPERATIONS_PER_USER',
 };

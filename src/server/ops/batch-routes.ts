@@ -17,7 +17,7 @@ export function registerBatchRoutes(api: App, deps: OpsRouteDeps): void {
     '/batches',
     {
       config: { auth: 'operator' },
-      schema: { tags, summary: 'One operation per target emulator', headers: IdempotencyHeaders, body: BatchBody, response: { 202: Accepted, ...errorResponses(400, 401, 403, 404, 409) } },
+      schema: { tags, summary: 'One operation per target emulator', headers: IdempotencyHeaders, body: BatchBody, response: { 202: Accepted, ...errorResponses(400, 401, 403, 404, 409, 429) } },
     },
     async (request, reply) =>
       submit(request, reply, { batch: request.body }, async (requester) => {
