@@ -196,6 +196,8 @@ export class Dispatcher {
     for (const { workstation_id: workstationId } of await repo.queuedOnOffline(1000)) {
       const message = `workstation ${workstationId} is offline; the operation fails unless it comes back within its grace (default ${options.offlineGraceMs} ms)`;
       for (const row of await repo.markWaiting(workstationId, undefined, 'workstation_offline', message, now)) this.core.announce(row, 'operation.updated');
+      // Thousands of rows per workstation after a big batch: let requests run between workstations.
+      await new Promise((resolve) => setImmediate(resolve));
     }
     const expired = (await repo.waitingOffline()).filter(
       (row) => now - Date.parse(row.waiting_since ?? '') >= (row.offline_grace_ms ?? options.offlineGraceMs),
