@@ -16,7 +16,8 @@ import { describeError, silentLogger, type AgentLogger } from './log.js';
 import { MetricsSampler } from './metrics.js';
 import { InventoryObserver } from './observer.js';
 import { RpcDispatcher } from './rpc.js';
-import { DEFAULT_TRANSFER_OPTIONS, TransferStore, type TransferOptions } from './transfers.js';
+import { TransferStore, type TransferOptions } from './transfers.js';
+import type { Trust } from '../trust/index.js';
 
 export interface AgentOptions {
   /** The server's base URL, e.g. `http://fleet.example:8080`. */
@@ -47,6 +48,18 @@ export interface AgentOptions {
   readonly transfers?: Partial<TransferOptions>;
   /** When the agent reports itself degraded (list2 failures in a row, disk floor). */
   readonly health?: HealthOptions;
+  /** Which TLS certificate the server may present (`--ca`, `--fingerprint`). */
+  readonly trust?: Trust;
+}
+
+/** Variables of the agent's own that ldconsole (and whatever it starts) must never see. */
+const AGENT_SECRETS = ['LDFLEET_AGENT_TOKEN'];
+
+/** The environment for ldconsole: the given (or inherited) one without the agent's secrets. */
+export function ldconsoleEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const copy = { ...env };
+  for (const name of AGENT_SECRETS) delete copy[name];
+  return copy;
 }
 
 /** The cadence the server set in its welcome. */
@@ -90,7 +103,7 @@ export class Agent {
       path: options.ldconsolePath,
       installDir: options.installDir,
       ...(options.codepage ? { codepage: options.codepage } : {}),
-      ...(options.ldconsoleEnv ? { env: options.ldconsoleEnv } : {}),
+      env: ldconsoleEnvironment(options.ldconsoleEnv),
       signal: this.lifetime.signal,
       ...(options.adbPath !== undefined ? { adbPath: options.adbPath } : {}),
     });
@@ -103,11 +116,12 @@ export class Agent {
         logger: this.logger,
         ...(options.backoff ? { backoff: options.backoff } : {}),
         ...(options.authRetryMs !== undefined ? { authRetryMs: options.authRetryMs } : {}),
+        ...(options.trust ? { trust: options.trust } : {}),
       },
       { onOpen: () => this.onOpen(), onMessage: (message) => this.onMessage(message), onClose: () => this.onClose() },
     );
     this.feed = new InventoryFeed(this.observer, (message) => this.connection.send(message));
-    this.transfers = new TransferStore({ ...DEFAULT_TRANSFER_OPTIONS, ...options.transfers });
+    this.transfers = new TransferStore(options.transfers);
     this.dispatcher = new RpcDispatcher({
       driver: this.driver,
       inventory: {

@@ -7,6 +7,7 @@ import WebSocket, { type RawData } from 'ws';
 import { AGENT_CONNECT_PATH, parseServerMessage, type AgentMessage, type ServerMessage } from '../protocol/index.js';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { describeError, type AgentLogger } from './log.js';
+import { isLoopbackHost, wsTrustOptions, type Trust } from '../trust/index.js';
 
 export interface ConnectionOptions {
   /** The server's base URL (`http(s)://host:port`, or `ws(s)://…`). */
@@ -20,6 +21,10 @@ export interface ConnectionOptions {
   readonly stableAfterMs?: number;
   /** Upper bound on the WebSocket handshake. */
   readonly handshakeTimeoutMs?: number;
+  /** Which TLS certificate to accept for `https`/`wss` (a CA file or a pinned fingerprint); the system's CAs by default. */
+  readonly trust?: Trust;
+  /** Largest frame accepted from the server (default 64 MiB: an APK chunk or a call is far smaller). */
+  readonly maxPayloadBytes?: number;
 }
 
 export interface ConnectionEvents {
@@ -58,6 +63,13 @@ export class AgentConnection {
     private readonly events: ConnectionEvents,
   ) {
     this.endpoint = agentEndpoint(options.serverUrl);
+    const url = new URL(this.endpoint);
+    if (url.protocol === 'ws:' && !isLoopbackHost(url.hostname)) {
+      options.logger.warn(
+        { endpoint: this.endpoint },
+        'the server URL is not TLS: the enrollment token and all traffic cross the network in clear; use https:// (ldfleet server --tls-cert/--tls-key)',
+      );
+    }
     this.backoff = new Backoff(options.backoff ?? DEFAULT_BACKOFF);
   }
 
@@ -123,7 +135,8 @@ export class AgentConnection {
     const socket = new WebSocket(this.endpoint, {
       headers: { authorization: `Bearer ${this.options.token}` },
       handshakeTimeout: this.options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
-      maxPayload: 64 * 1024 * 1024,
+      maxPayload: this.options.maxPayloadBytes ?? 64 * 1024 * 1024,
+      ...(wsTrustOptions(this.options.trust) as { createConnection?: never }),
     });
     this.socket = socket;
     let opened = false;

@@ -78,6 +78,11 @@ const DEFAULT_REMEMBERED_RESULTS = 1_000;
 const DEFAULT_LAUNCH_CONFIRM_MS = 5_000;
 const DEFAULT_LAUNCH_RETRIES = 2;
 const LAUNCH_CONFIRM_POLL_MS = 200;
+/**
+ * Methods that change nothing on the host: safe to run again, so their results are not kept.
+ * Not `shell`: its command may change things, so a re-sent id must replay, not re-run.
+ */
+const READ_ONLY: ReadonlySet<string> = new Set<RpcMethod>(['screenshot', 'listApps', 'inventory']);
 /** Node fires longer timers at once; no RPC deadline needs more than these ~24 days. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -102,6 +107,9 @@ export class RpcDispatcher {
     if (known) return known;
     const result = this.execute(call);
     this.calls.set(call.id, result);
+    // Reads are joined while they run but not remembered: repeating one is harmless, and
+    // keeping their results (screenshots are megabytes) would grow the agent without need.
+    if (READ_ONLY.has(call.method)) void result.finally(() => this.calls.delete(call.id));
     this.forgetOldResults();
     return result;
   }

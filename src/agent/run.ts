@@ -4,6 +4,7 @@ import type { Codepage } from '../ldconsole/index.js';
 import { Agent } from './agent.js';
 import { locateLdPlayer } from './discovery.js';
 import type { AgentLogger } from './log.js';
+import type { Trust } from '../trust/index.js';
 
 export interface RunAgentOptions {
   readonly server: string;
@@ -12,6 +13,7 @@ export interface RunAgentOptions {
   readonly ldplayerDir?: string;
   readonly codepage?: Codepage;
   readonly logger: AgentLogger;
+  readonly trust?: Trust;
 }
 
 /** Resolves once the agent has stopped after a signal; rejects when LDPlayer cannot be found. */
@@ -34,6 +36,7 @@ export async function runAgent(options: RunAgentOptions): Promise<void> {
     // The simulator finds its install through this variable; the real ldconsole ignores it.
     ldconsoleEnv: { ...process.env, LDFLEET_SIM_HOME: process.env.LDFLEET_SIM_HOME ?? location.installDir },
     ...(options.codepage !== undefined ? { codepage: options.codepage } : {}),
+    ...(options.trust ? { trust: options.trust } : {}),
   });
   agent.start();
   await new Promise<void>((resolve) => {

@@ -1,8 +1,9 @@
 /**
  * APK uploads arriving as `file.chunk` messages. Each transfer is streamed to its own file in a
  * private temp dir (never held whole in memory), capped in size, and deleted once the
- * `installApp` that names it is done, when the connection drops mid-transfer, or when nobody
- * claims it in time.
+ * `installApp` that names it is done, when the connection drops mid-transfer, when no chunk
+ * came for a while, or when nobody claims it in time. The agent does not trust the server to
+ * be reasonable: transfers held at once and their bytes together are capped too.
  */
 import { randomUUID } from 'node:crypto';
 import { appendFile, mkdtemp, rm } from 'node:fs/promises';
@@ -16,11 +17,23 @@ export interface TransferOptions {
   readonly maxBytes: number;
   /** A complete transfer no `installApp` claimed within this time is deleted. */
   readonly unclaimedTtlMs: number;
+  /** Transfers held at once (receiving or waiting for their install); chunks of more are dropped. */
+  readonly maxTransfers: number;
+  /** Bytes all held transfers may take on disk together; the transfer that passes it is dropped. */
+  readonly maxTotalBytes: number;
+  /** An unfinished transfer that got no chunk for this long is deleted. */
+  readonly idleTimeoutMs: number;
   /** Where the temp dir is made; the OS temp dir by default. */
   readonly parentDir?: string;
 }
 
-export const DEFAULT_TRANSFER_OPTIONS: TransferOptions = { maxBytes: 1024 * 1024 * 1024, unclaimedTtlMs: 10 * 60_000 };
+export const DEFAULT_TRANSFER_OPTIONS: TransferOptions = {
+  maxBytes: 512 * 1024 * 1024,
+  unclaimedTtlMs: 10 * 60_000,
+  maxTransfers: 4,
+  maxTotalBytes: 1024 * 1024 * 1024,
+  idleTimeoutMs: 60_000,
+};
 
 interface Transfer {
   /** The file's name inside the temp dir; ours, not the server's transferId, so nothing from the wire reaches a path. */
@@ -32,13 +45,21 @@ interface Transfer {
   /** Appends run one after another in arrival order. */
   writes: Promise<void>;
   expiry: NodeJS.Timeout | undefined;
+  /** Bytes of this transfer counted in the store's total. */
+  held: number;
 }
 
 export class TransferStore {
   private dir: Promise<string> | undefined;
   private readonly transfers = new Map<string, Transfer>();
+  /** Bytes written or being written for the transfers held now. */
+  private heldBytes = 0;
 
-  constructor(private readonly options: TransferOptions = DEFAULT_TRANSFER_OPTIONS) {}
+  private readonly options: TransferOptions;
+
+  constructor(options: Partial<TransferOptions> = {}) {
+    this.options = { ...DEFAULT_TRANSFER_OPTIONS, ...options };
+  }
 
   /** Takes one chunk. Never throws: a failed transfer reports its failure when claimed. */
   receive(chunk: FileChunkMessage): void {
@@ -48,13 +69,22 @@ export class TransferStore {
       this.discard(chunk.transferId);
       transfer = undefined;
     }
-    transfer ??= this.open(chunk.transferId);
+    if (transfer === undefined) {
+      // Chunks of one transfer too many are dropped unread: its install fails as not found.
+      if (this.transfers.size >= this.options.maxTransfers) return;
+      transfer = this.open(chunk.transferId);
+    }
+    this.touch(chunk.transferId, transfer);
+    if (transfer.failure !== undefined) return;
     const data = Buffer.from(chunk.data, 'base64');
     transfer.bytes += data.length;
-    if (transfer.bytes > this.options.maxBytes && transfer.failure === undefined) {
-      transfer.failure = new RpcError('conflict', 'file_too_large', `the upload exceeds the agent's limit of ${this.options.maxBytes} bytes`);
-    }
-    if (transfer.failure === undefined) {
+    if (transfer.bytes > this.options.maxBytes) {
+      this.fail(transfer, new RpcError('conflict', 'file_too_large', `the upload exceeds the agent's limit of ${this.options.maxBytes} bytes`));
+    } else if (this.heldBytes + data.length > this.options.maxTotalBytes) {
+      this.fail(transfer, new RpcError('conflict', 'transfers_too_large', `uploads held by the agent would exceed ${this.options.maxTotalBytes} bytes`));
+    } else {
+      this.heldBytes += data.length;
+      transfer.held += data.length;
       const target = transfer;
       target.writes = target.writes.then(async () => appendFile(await this.pathOf(target), data)).catch((error: unknown) => {
         target.failure ??= new RpcError('transport', 'transfer_write_failed', `could not store the upload: ${String(error)}`);
@@ -100,7 +130,7 @@ export class TransferStore {
   }
 
   private open(transferId: string): Transfer {
-    const transfer: Transfer = { fileName: `${randomUUID()}.apk`, bytes: 0, complete: false, failure: undefined, writes: Promise.resolve(), expiry: undefined };
+    const transfer: Transfer = { fileName: `${randomUUID()}.apk`, bytes: 0, complete: false, failure: undefined, writes: Promise.resolve(), expiry: undefined, held: 0 };
     this.transfers.set(transferId, transfer);
     return transfer;
   }
@@ -113,8 +143,28 @@ export class TransferStore {
 
   private finish(transferId: string, transfer: Transfer): void {
     transfer.complete = true;
+    clearTimeout(transfer.expiry);
     transfer.expiry = setTimeout(() => void this.discard(transferId), this.options.unclaimedTtlMs);
     transfer.expiry.unref();
+  }
+
+  /** (Re)starts the idle timer of an unfinished transfer. */
+  private touch(transferId: string, transfer: Transfer): void {
+    clearTimeout(transfer.expiry);
+    transfer.expiry = setTimeout(() => void this.discard(transferId), this.options.idleTimeoutMs);
+    transfer.expiry.unref();
+  }
+
+  /** Marks a transfer unusable and frees its disk at once; the entry stays to tell its install why. */
+  private fail(transfer: Transfer, failure: RpcError): void {
+    transfer.failure = failure;
+    this.unhold(transfer);
+    transfer.writes = transfer.writes.then(async () => rm(await this.pathOf(transfer), { force: true })).catch(() => undefined);
+  }
+
+  private unhold(transfer: Transfer): void {
+    this.heldBytes -= transfer.held;
+    transfer.held = 0;
   }
 
   private async discard(transferId: string): Promise<void> {
@@ -122,6 +172,7 @@ export class TransferStore {
     if (transfer === undefined) return;
     this.transfers.delete(transferId);
     clearTimeout(transfer.expiry);
+    this.unhold(transfer);
     await transfer.writes;
     await rm(await this.pathOf(transfer), { force: true });
   }

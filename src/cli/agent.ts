@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { pino } from 'pino';
 import { DiscoveryError, runAgent } from '../agent/index.js';
 import { isSupportedCodepage } from '../ldconsole/index.js';
+import { TrustError, addTrustOptions, loadTrust, type Trust } from '../trust/index.js';
 
 interface AgentFlags {
   server: string;
@@ -11,11 +12,14 @@ interface AgentFlags {
   ldplayerDir?: string;
   codepage?: string;
   logLevel: string;
+  ca?: string;
+  fingerprint?: string;
 }
 
 export function addAgentCommand(program: Command): void {
-  program
-    .command('agent')
+  const command = program.command('agent');
+  addTrustOptions(command);
+  command
     .description('run the workstation agent: connect to the server and drive this PC\'s LDPlayer')
     .requiredOption('--server <url>', 'the control server, e.g. http://fleet.example:8080')
     .option('--token <token>', 'this workstation\'s enrollment token (or LDFLEET_AGENT_TOKEN, which keeps it out of process lists)')
@@ -27,12 +31,20 @@ export function addAgentCommand(program: Command): void {
       const token = flags.token ?? process.env.LDFLEET_AGENT_TOKEN;
       if (!token) fail('give --token or set LDFLEET_AGENT_TOKEN');
       if (flags.codepage !== undefined && !isSupportedCodepage(flags.codepage)) fail(`unknown code page ${flags.codepage}`);
+      let trust: Trust;
+      try {
+        trust = loadTrust({ ca: flags.ca, fingerprint: flags.fingerprint });
+      } catch (error) {
+        if (error instanceof TrustError) fail(error.message);
+        throw error;
+      }
       const logger = pino({ name: 'ldfleet-agent', level: flags.logLevel });
       try {
         await runAgent({
           server: flags.server,
           token,
           logger,
+          trust,
           ...(flags.ldconsole !== undefined ? { ldconsole: flags.ldconsole } : {}),
           ...(flags.ldplayerDir !== undefined ? { ldplayerDir: flags.ldplayerDir } : {}),
           ...(flags.codepage !== undefined ? { codepage: flags.codepage } : {}),

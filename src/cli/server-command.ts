@@ -7,6 +7,8 @@ interface ServerFlags {
   host?: string;
   config?: string;
   checkConfig?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 /** `ldfleet server`: runs the control server until SIGINT or SIGTERM. */
@@ -17,6 +19,8 @@ export function addServerCommand(program: Command): void {
     .option('--port <port>', 'port to listen on (default 8080, LDFLEET_PORT)')
     .option('--host <host>', 'address to listen on (default 127.0.0.1, LDFLEET_HOST)')
     .option('--config <file>', 'JSON file of settings; the environment and flags override it')
+    .option('--tls-cert <file>', 'PEM certificate (chain): serve HTTPS and WSS (LDFLEET_TLS_CERT)')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert (LDFLEET_TLS_KEY)')
     .option('--check-config', 'validate the configuration, print it without secrets and exit')
     .action(async (flags: ServerFlags) => {
       const config = readConfig(flags);
@@ -30,7 +34,7 @@ export function addServerCommand(program: Command): void {
 
 function readConfig(flags: ServerFlags): Config {
   try {
-    return loadConfig({ env: process.env, file: flags.config, overrides: { port: flags.port, host: flags.host } });
+    return loadConfig({ env: process.env, file: flags.config, overrides: { port: flags.port, host: flags.host, tlsCert: flags.tlsCert, tlsKey: flags.tlsKey } });
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`ldfleet server: ${error.message}\n`);
@@ -42,7 +46,7 @@ function readConfig(flags: ServerFlags): Config {
 
 function withoutSecrets(config: Config): Record<string, unknown> {
   const shown: Record<string, unknown> = { ...config };
-  for (const key of ['jwtSecret', 'adminPassword'] as const) if (shown[key] !== undefined) shown[key] = '(set)';
+  for (const key of ['jwtSecret', 'adminPassword', 'metricsToken'] as const) if (shown[key] !== undefined) shown[key] = '(set)';
   if (typeof shown.databaseUrl === 'string') shown.databaseUrl = shown.databaseUrl.replace(/\/\/[^@/]*@/, '//***@');
   return shown;
 }

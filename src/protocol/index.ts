@@ -6,7 +6,7 @@
  * server validates every frame it receives against these schemas; the agent trusts the server.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 
 export const PROTOCOL_VERSION = 1;
 export const AGENT_CONNECT_PATH = '/api/v1/agent/connect';
@@ -310,6 +310,55 @@ export const RPC_PARAMS: { readonly [M in RpcMethod]: TSchema } = {
   screenshot: Type.Object({ index: RpcIndex }),
   inventory: Type.Object({}),
 };
+
+const PackageResultSchema = Type.Object({ packageName: Type.String({ minLength: 1, maxLength: 256 }) });
+
+/**
+ * What each method's `rpc.result` must hold when `ok`. The server checks every result against
+ * these before it believes it: a buggy or hostile agent cannot put a malformed emulator into
+ * the store (which would then break every listing).
+ */
+export const RPC_RESULT_SCHEMAS = {
+  create: ObservedInstanceSchema,
+  clone: ObservedInstanceSchema,
+  rename: ObservedInstanceSchema,
+  modify: ObservedInstanceSchema,
+  remove: Type.Object({ index: Type.Integer({ minimum: 0 }) }),
+  start: ObservedInstanceSchema,
+  stop: ObservedInstanceSchema,
+  restart: ObservedInstanceSchema,
+  installApp: PackageResultSchema,
+  uninstallApp: PackageResultSchema,
+  launchApp: PackageResultSchema,
+  killApp: PackageResultSchema,
+  shell: Type.Object({ output: Type.String() }),
+  listApps: Type.Object({ packages: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 10_000 }) }),
+  screenshot: Type.Object({ pngBase64: Type.String() }),
+  inventory: Type.Object({ instances: Type.Array(ObservedInstanceSchema, { maxItems: 10_000 }) }),
+} satisfies { [M in RpcMethod]: TSchema };
+
+// Each schema must describe exactly its method's result type (a compile error otherwise).
+type ResultSchemaMatches = { [M in RpcMethod]: Static<(typeof RPC_RESULT_SCHEMAS)[M]> extends RpcMethods[M]['result'] ? (RpcMethods[M]['result'] extends Static<(typeof RPC_RESULT_SCHEMAS)[M]> ? true : false) : false };
+const resultSchemasMatch: ResultSchemaMatches[RpcMethod] = true;
+void resultSchemasMatch;
+
+const resultChecks = new Map<string, TypeCheck<TSchema>>(
+  Object.entries(RPC_RESULT_SCHEMAS).map(([method, schema]): [string, TypeCheck<TSchema>] => [method, TypeCompiler.Compile<TSchema>(schema)]),
+);
+
+export function isProtocolRpcMethod(method: string): method is RpcMethod {
+  return Object.hasOwn(RPC_RESULT_SCHEMAS, method);
+}
+
+/** Null when `result` is a valid result of `method`, else where and why it is not (`/settings/cpu: Expected integer`). */
+export function rpcResultProblem(method: RpcMethod, result: unknown): string | null {
+  const check = resultChecks.get(method);
+  if (check === undefined) return `${method} is not a method of this protocol`;
+  if (check.Check(result)) return null;
+  const first = check.Errors(result).First();
+  return first ? `${first.path || '/'}: ${first.message}` : 'does not match the protocol';
+}
+
 
 const agentMessageCheck = TypeCompiler.Compile(AgentMessageSchema);
 const serverMessageCheck = TypeCompiler.Compile(ServerMessageSchema);

@@ -16,6 +16,7 @@ import { createOperations, engineOptionsFromConfig } from './ops/index.js';
 import type { Clock, EngineOptions, Operations } from './ops/index.js';
 import { buildApp, closeUndeclaredQueries, registerOperationalRoutes } from './http/app.js';
 import { installMetrics } from './http/metrics.js';
+import { Counter } from 'prom-client';
 import type { App } from './http/type-provider.js';
 import type { ServerUnit } from './http/index.js';
 import type { ServerContext } from './context.js';
@@ -34,7 +35,7 @@ export interface ServerOptions {
   /** Agent channel tuning (intervals in `welcome`, heartbeat tolerance, RPC grace); tests shorten them. */
   readonly gateway?: Omit<GatewayOptions, 'sink' | 'logger'>;
   /** `/events` tuning: slow-client bound, ping interval. */
-  readonly events?: Omit<EventsRouteOptions, 'bus' | 'authenticate'>;
+  readonly events?: Omit<EventsRouteOptions, 'bus' | 'authenticate' | 'onCredentialsChanged'>;
   /** Operation engine tuning beyond the configuration (sweep interval, retry delays); tests shorten them. */
   readonly operations?: Partial<EngineOptions>;
   /** The operation engine's clock; tests move it instead of sleeping. */
@@ -91,6 +92,15 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
   closeUndeclaredQueries(app, API_PREFIX);
   installAuthGuard(app, auth, routes);
   installAuditHook(app, audit);
+  new Counter({
+    name: 'ldfleet_refused_anonymous_requests_total',
+    help: 'Requests refused for want of a credential (only a sample of them is audited)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(audit.refusedAnonymous);
+    },
+  });
   const operations = createOperations({
     store,
     bus,
@@ -110,7 +120,7 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
     if (change.kind === 'updated') void fleet.workstationUpdated(change.id);
     else gateway.disconnect(change.id, change.kind === 'deleted' ? 'workstation deleted' : 'enrollment token rotated');
   });
-  registerOperationalRoutes(app, store, () => registry.metrics(), registry.contentType);
+  registerOperationalRoutes(app, store, () => registry.metrics(), registry.contentType, config.metricsToken);
   registerDownloads(app, { agentBundleFile: options.agentBundleFile ?? AGENT_BUNDLE_FILE });
 
   const context: ServerContext = { config, store, auth, audit, bus, fleet, gateway };
@@ -118,12 +128,19 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
     authUnit,
     workstationsUnit(workstations),
     emulatorsUnit(store),
-    eventsUnit({ ...options.events, bus, authenticate: (token) => auth.authenticate(token) }),
+    eventsUnit({
+      maxStreams: config.eventsMaxStreams,
+      maxStreamsPerUser: config.eventsMaxStreamsPerUser,
+      ...options.events,
+      bus,
+      authenticate: (token) => auth.authenticate(token),
+      onCredentialsChanged: (listener) => auth.onCredentialsChanged(listener),
+    }),
     agentGatewayUnit({
       gateway,
       verifyEnrollmentToken: (token) => workstations.verifyEnrollmentToken(token),
-      audit: ({ target, action, ip, statusCode, requestId }) =>
-        audit.record({
+      audit: async ({ target, action, ip, statusCode, requestId }) => {
+        await audit.recordRefusal({
           action,
           ip,
           statusCode,
@@ -131,7 +148,8 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
           target: target === null ? null : { type: 'workstation', id: target, name: null },
           actorId: null,
           actorName: null,
-        }),
+        });
+      },
     }),
     operations.unit,
     ...(options.units ?? []),
@@ -157,7 +175,7 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-      return `http://${host}:${port}`;
+      return `${config.tlsCert !== undefined ? 'https' : 'http'}://${host}:${port}`;
     },
     async close() {
       if (closed) return;

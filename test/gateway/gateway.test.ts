@@ -69,7 +69,8 @@ describeStores('agent gateway', (kind) => {
     const audit = await t.admin.request<{ items: Array<{ action: string; outcome: string; statusCode: number }> }>('GET', '/audit', {
       query: { action: 'agent.connect' },
     });
-    expect(audit.items.filter((entry) => entry.outcome === 'denied' && entry.statusCode === 401).length).toBeGreaterThanOrEqual(2);
+    // Anonymous refusals are sampled (one row per address a minute): both were counted, one was written.
+    expect(audit.items.filter((entry) => entry.outcome === 'denied' && entry.statusCode === 401).length).toBeGreaterThanOrEqual(1);
   });
 
   it('ends a live session when its token is rotated or its workstation deleted', async () => {

@@ -33,7 +33,11 @@ function toApiToken(row: ApiTokensTable): ApiToken {
 
 /** API tokens for scripts, stored as SHA-256 digests. */
 export class ApiTokens {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    /** Told whenever a user's token is revoked. */
+    private readonly credentialsChanged: (userId: string) => void = () => undefined,
+  ) {}
 
   async listOwn(owner: Principal, page: PageRequest): Promise<Page<ApiToken>> {
     const query = this.store.db.selectFrom('api_tokens').selectAll().where('user_id', '=', owner.userId);
@@ -52,6 +56,14 @@ export class ApiTokens {
       if (when.getTime() <= Date.now()) throw badRequest('expiresAt must be in the future');
       expiresAt = when.toISOString();
     }
+    // A token minted with a token cannot outlive it: no expiry means the parent's.
+    const parentExpiry = owner.via === 'api-token' ? owner.expiresAt : undefined;
+    if (parentExpiry !== undefined) {
+      if (expiresAt !== null && Date.parse(expiresAt) > parentExpiry) {
+        throw badRequest(`a token minted with an API token cannot outlive it (it expires at ${new Date(parentExpiry).toISOString()})`);
+      }
+      expiresAt ??= new Date(parentExpiry).toISOString();
+    }
     const token = newOpaqueToken(API_TOKEN_PREFIX);
     const row: ApiTokensTable = {
       id: newId(),
@@ -62,6 +74,7 @@ export class ApiTokens {
       expires_at: expiresAt,
       last_used_at: null,
       created_at: nowIso(),
+      parent_id: owner.via === 'api-token' ? (owner.tokenId ?? null) : null,
     };
     await this.store.db.insertInto('api_tokens').values(row).execute();
     return { ...toApiToken(row), token };
@@ -71,8 +84,10 @@ export class ApiTokens {
   async revoke(caller: Principal, id: string): Promise<{ id: string; name: string }> {
     let query = this.store.db.deleteFrom('api_tokens').where('id', '=', id);
     if (caller.role !== 'admin') query = query.where('user_id', '=', caller.userId);
-    const revoked = await query.returning(['id', 'name']).executeTakeFirst();
+    // The tokens minted with it go too (ON DELETE CASCADE on parent_id).
+    const revoked = await query.returning(['id', 'name', 'user_id']).executeTakeFirst();
     if (!revoked) throw notFound('token');
-    return revoked;
+    this.credentialsChanged(revoked.user_id);
+    return { id: revoked.id, name: revoked.name };
   }
 }

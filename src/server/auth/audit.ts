@@ -114,9 +114,53 @@ export function outcomeOf(statusCode: number): AuditOutcome {
   return 'failure';
 }
 
-/** Who did what, when, from where: every mutating request and every login attempt. */
+export interface RefusalSampling {
+  /** Rows one client address may add per window (default 1). */
+  readonly perAddress: number;
+  /** Rows all refused anonymous requests may add per window (default 60). */
+  readonly overall: number;
+  readonly windowMs: number;
+}
+
+const DEFAULT_SAMPLING: RefusalSampling = { perAddress: 1, overall: 60, windowMs: 60_000 };
+
+/**
+ * Who did what, when, from where: every mutating request and every login attempt. Requests
+ * refused for want of any credential are counted, and only a sample of them is written (per
+ * address and overall per minute): anonymous peers cannot fill the log, yet probing still shows.
+ */
 export class AuditLog {
-  constructor(private readonly store: Store) {}
+  private refused = 0;
+  private window = { startsAt: 0, rows: 0, addresses: new Map<string, number>() };
+
+  constructor(
+    private readonly store: Store,
+    private readonly sampling: RefusalSampling = DEFAULT_SAMPLING,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Refused anonymous requests so far, written or not (the `/metrics` counter). */
+  get refusedAnonymous(): number {
+    return this.refused;
+  }
+
+  /** Counts a refused anonymous request; writes it when the sample takes it. Returns whether it did. */
+  async recordRefusal(record: AuditRecord): Promise<boolean> {
+    this.refused += 1;
+    if (!this.sampled(record.ip)) return false;
+    await this.record(record);
+    return true;
+  }
+
+  private sampled(ip: string): boolean {
+    const now = this.clock();
+    if (now - this.window.startsAt >= this.sampling.windowMs) this.window = { startsAt: now, rows: 0, addresses: new Map() };
+    const byAddress = this.window.addresses.get(ip) ?? 0;
+    if (this.window.rows >= this.sampling.overall || byAddress >= this.sampling.perAddress) return false;
+    this.window.rows += 1;
+    this.window.addresses.set(ip, byAddress + 1);
+    return true;
+  }
 
   async record(record: AuditRecord): Promise<void> {
     await this.store.db
@@ -131,10 +175,10 @@ export class AuditLog {
         target_type: record.target?.type.slice(0, 100) ?? null,
         target_name: record.target?.name?.slice(0, 200) ?? null,
         changes: record.changes && Object.keys(record.changes).length > 0 ? JSON.stringify(redactChanges(record.changes)) : null,
-        ip: record.ip,
+        ip: record.ip.slice(0, 64),
         outcome: outcomeOf(record.statusCode),
         status_code: record.statusCode,
-        request_id: record.requestId,
+        request_id: record.requestId.slice(0, 64),
       })
       .execute();
   }

@@ -118,17 +118,22 @@ export function installAuditHook(app: FastifyInstance, audit: AuditLog): void {
     const url = request.routeOptions.url;
     if (!MUTATING.has(request.method) || url === undefined || config.audit === false) return;
     const detail = details.get(request) ?? {};
+    const entry = {
+      actorId: request.principal?.userId ?? null,
+      actorName: request.principal?.username ?? null,
+      action: `${request.method} ${url}`,
+      target: detail.target !== undefined ? detail.target : defaultTarget(url, request.params, created.get(request)),
+      changes: detail.changes !== undefined ? detail.changes : changesOf(request.body),
+      ip: request.ip,
+      statusCode: reply.statusCode,
+      requestId: request.id,
+    };
     try {
-      await audit.record({
-        actorId: request.principal?.userId ?? null,
-        actorName: request.principal?.username ?? null,
-        action: `${request.method} ${url}`,
-        target: detail.target !== undefined ? detail.target : defaultTarget(url, request.params, created.get(request)),
-        changes: detail.changes !== undefined ? detail.changes : changesOf(request.body),
-        ip: request.ip,
-        statusCode: reply.statusCode,
-        requestId: request.id,
-      });
+      if (request.principal === null && reply.statusCode === 401) {
+        if (await audit.recordRefusal(entry)) request.log.warn({ ip: request.ip, action: entry.action }, 'refused an anonymous request (sampled)');
+      } else {
+        await audit.record(entry);
+      }
     } catch (error) {
       request.log.error({ err: error }, 'audit entry could not be written');
     }

@@ -13,3 +13,4 @@ export { hashToken, newOpaqueToken, API_TOKEN_PREFIX, ENROLLMENT_TOKEN_PREFIX, R
 export { installAuthGuard, installAuditHook, targetTypeOf, API_PREFIX } from './guard.js';
 export type { RegisteredRoute } from './guard.js';
 export { authUnit, UserSchema } from './routes.js';
+export { apiTokenParentMigration } from './schema.js';

@@ -9,4 +9,6 @@ export interface Principal {
   via: 'access' | 'api-token';
   sessionId?: string;
   tokenId?: string;
+  /** When the credential stops working (ms since the epoch): the access token's or API token's expiry. */
+  expiresAt?: number;
 }

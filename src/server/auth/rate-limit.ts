@@ -10,6 +10,24 @@ export class WindowCounter {
     private readonly windowMs: number,
   ) {}
 
+  /** Seconds to wait when the key has used up its window, else 0; counts nothing. */
+  wait(key: string, now: number = Date.now()): number {
+    const window = this.windows.get(key);
+    if (!window || window.resetsAt <= now || window.count < this.max) return 0;
+    return Math.max(1, Math.ceil((window.resetsAt - now) / 1000));
+  }
+
+  /** Forgets a key's count (a login succeeded: its attempt was not a guess). */
+  reset(key: string): void {
+    this.windows.delete(key);
+  }
+
+  /** Takes back one counted attempt (it succeeded, so it was no guess). */
+  refund(key: string): void {
+    const window = this.windows.get(key);
+    if (window && window.count > 0) window.count -= 1;
+  }
+
   /** Counts one attempt; returns the seconds to wait when the key is over its limit, else 0. */
   hit(key: string, now: number = Date.now()): number {
     this.evictExpired(now);

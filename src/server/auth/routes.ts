@@ -76,8 +76,10 @@ function caller(principal: Principal | null): Principal {
 
 function authRoutes(api: App, { auth, audit, config }: AuthRouteContext): void {
   const windowMs = config.loginWindowSeconds * 1000;
+  // Failed logins only (a success refunds its attempt), keyed on the client address: an attacker
+  // guessing a name from one address is stopped there, and never locks the real user out elsewhere.
   const perIp = new WindowCounter(config.loginMaxPerIp, windowMs);
-  const perUser = new WindowCounter(config.loginMaxPerUser, windowMs);
+  const perUserAddress = new WindowCounter(config.loginMaxPerUser, windowMs);
 
   api.post(
     '/auth/login',
@@ -102,15 +104,19 @@ function authRoutes(api: App, { auth, audit, config }: AuthRouteContext): void {
           statusCode,
           requestId: request.id,
         });
-      // Both counters advance on every attempt, so one name can't be guessed at from many IPs, nor many names from one.
-      const wait = Math.max(perIp.hit(request.ip), perUser.hit(username.toLowerCase()));
-      if (wait > 0) {
-        await record(429, null);
-        throw new HttpError(429, 'rate_limited', 'too many login attempts; try again later', { retryAfterSeconds: wait });
-      }
+      const userAddress = `${username.toLowerCase()}\u0000${request.ip}`;
+      const wait = Math.max(perIp.wait(request.ip), perUserAddress.wait(userAddress));
+      // Refused without hashing and without an audit row (the refusal metric counts it): a
+      // flood of refused guesses costs neither CPU nor audit space.
+      if (wait > 0) throw new HttpError(429, 'rate_limited', 'too many failed logins from this address; try again later', { retryAfterSeconds: wait });
+      // Counted before the hash, so a burst of parallel guesses cannot all pass the check.
+      perIp.hit(request.ip);
+      perUserAddress.hit(userAddress);
       const pair = await auth.login(username, password);
       await record(pair ? 200 : 401, pair?.user.id ?? null);
       if (!pair) throw unauthorized('wrong user name or password, or the user is disabled');
+      perUserAddress.reset(userAddress);
+      perIp.refund(request.ip);
       return pair;
     },
   );
@@ -215,7 +221,14 @@ function userRoutes(api: App, { auth }: AuthRouteContext): void {
         tags,
         params: IdParams,
         body: Type.Object(
-          { role: Type.Optional(RoleSchema), disabled: Type.Optional(Type.Boolean()), password: Type.Optional(Password) },
+          {
+            role: Type.Optional(RoleSchema),
+            disabled: Type.Optional(Type.Boolean()),
+            password: Type.Optional(Password),
+            revokeTokens: Type.Optional(
+              Type.Boolean({ description: "with a new password: also revoke the user's API tokens (default true)" }),
+            ),
+          },
           { minProperties: 1 },
         ),
         response: { 200: UserSchema, ...errorResponses(400, 401, 403, 404, 409) },

@@ -1,7 +1,7 @@
 import type { Store } from '../store/index.js';
 import { isUniqueViolation, newId, nowIso } from '../store/index.js';
 import { AccessTokens, API_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, hashToken, newOpaqueToken } from './tokens.js';
-import { generatePassword, makeDecoyHash, verifyPassword } from './passwords.js';
+import { generatePassword, hashPassword, makeDecoyHash, needsRehash, verifyPassword } from './passwords.js';
 import { Users, toUser } from './users.js';
 import type { User } from './users.js';
 import { ApiTokens } from './api-tokens.js';
@@ -30,14 +30,16 @@ export class AuthService {
   readonly users: Users;
   readonly apiTokens: ApiTokens;
   private readonly accessTokens: AccessTokens;
+  private readonly credentialListeners = new Set<(userId: string) => void>();
 
   private constructor(
     private readonly store: Store,
     private readonly options: AuthOptions,
     private readonly decoyHash: string,
   ) {
-    this.users = new Users(store);
-    this.apiTokens = new ApiTokens(store);
+    const changed = (userId: string) => this.credentialsChanged(userId);
+    this.users = new Users(store, changed);
+    this.apiTokens = new ApiTokens(store, changed);
     this.accessTokens = new AccessTokens(options.jwtSecret, options.accessTokenTtl);
   }
 
@@ -67,6 +69,10 @@ export class AuthService {
     const row = await this.store.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
     const valid = await verifyPassword(password, row?.password_hash ?? this.decoyHash);
     if (!row || !valid || Number(row.disabled) !== 0) return null;
+    if (needsRehash(row.password_hash)) {
+      const upgraded = await hashPassword(password);
+      await this.store.db.updateTable('users').set({ password_hash: upgraded }).where('id', '=', row.id).where('password_hash', '=', row.password_hash).execute();
+    }
     const sessionId = newId();
     await this.store.db
       .insertInto('sessions')
@@ -128,6 +134,21 @@ export class AuthService {
       .where('refresh_tokens.token_hash', '=', hashToken(refreshToken))
       .executeTakeFirst();
     if (row && row.userId === principal.userId) await this.revokeSession(row.sessionId);
+    this.credentialsChanged(principal.userId);
+  }
+
+  /**
+   * Calls `listener` with a user's id whenever one of their credentials may have stopped working
+   * (logout, a revoked token or session, the user disabled, deleted, demoted or given a new
+   * password), so long-lived streams re-check theirs. Returns the unsubscribe function.
+   */
+  onCredentialsChanged(listener: (userId: string) => void): () => void {
+    this.credentialListeners.add(listener);
+    return () => this.credentialListeners.delete(listener);
+  }
+
+  private credentialsChanged(userId: string): void {
+    for (const listener of [...this.credentialListeners]) listener(userId);
   }
 
   /** The principal behind an `Authorization: Bearer …` value, or null when it does not authenticate. */
@@ -148,7 +169,14 @@ export class AuthService {
       .where('users.id', '=', claims.userId)
       .executeTakeFirst();
     if (!row || row.revoked_at !== null || Number(row.disabled) !== 0 || !isRole(row.role)) return null;
-    return { userId: row.id, username: row.username, role: row.role, via: 'access', sessionId: claims.sessionId };
+    return {
+      userId: row.id,
+      username: row.username,
+      role: row.role,
+      via: 'access',
+      sessionId: claims.sessionId,
+      ...(claims.expiresAt !== undefined ? { expiresAt: claims.expiresAt } : {}),
+    };
   }
 
   private async authenticateApiToken(token: string): Promise<Principal | null> {
@@ -179,6 +207,7 @@ export class AuthService {
       role: lowerRole(row.tokenRole, row.userRole),
       via: 'api-token',
       tokenId: row.tokenId,
+      ...(row.expiresAt !== null ? { expiresAt: Date.parse(row.expiresAt) } : {}),
     };
   }
 
@@ -207,5 +236,7 @@ export class AuthService {
       .where('id', '=', sessionId)
       .where('revoked_at', 'is', null)
       .execute();
+    const session = await this.store.db.selectFrom('sessions').select('user_id').where('id', '=', sessionId).executeTakeFirst();
+    if (session) this.credentialsChanged(session.user_id);
   }
 }

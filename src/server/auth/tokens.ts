@@ -23,6 +23,8 @@ const ACCESS_TYPE = 'at+jwt';
 export interface AccessClaims {
   userId: string;
   sessionId: string;
+  /** ms since the epoch; set on verified tokens. */
+  expiresAt?: number;
 }
 
 export class AccessTokens {
@@ -62,7 +64,7 @@ export class AccessTokens {
       if (payload.token_use !== 'access' || typeof payload.sid !== 'string' || typeof payload.sub !== 'string') {
         return null;
       }
-      return { userId: payload.sub, sessionId: payload.sid };
+      return { userId: payload.sub, sessionId: payload.sid, ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp * 1000 } : {}) };
     } catch {
       return null;
     }

@@ -1,4 +1,5 @@
-import type { Store, Page, PageRequest, UsersTable } from '../store/index.js';
+import type { ExpressionBuilder, Kysely } from 'kysely';
+import type { Database, Store, Page, PageRequest, UsersTable } from '../store/index.js';
 import { isUniqueViolation, newId, nowIso, paginate } from '../store/index.js';
 import { conflict, notFound } from '../http/errors.js';
 import { hashPassword } from './passwords.js';
@@ -17,7 +18,11 @@ export interface UserChanges {
   role?: Role | undefined;
   disabled?: boolean | undefined;
   password?: string | undefined;
+  /** With a new password: also revoke the user's API tokens (default true). */
+  revokeTokens?: boolean | undefined;
 }
+
+const LAST_ADMIN = 'the last active admin cannot be disabled, demoted or deleted';
 
 export function toUser(row: UsersTable): User {
   return {
@@ -32,7 +37,11 @@ export function toUser(row: UsersTable): User {
 
 /** User accounts. Changes that would leave no active admin are refused with 409. */
 export class Users {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    /** Told whenever a user's credentials may have stopped working. */
+    private readonly credentialsChanged: (userId: string) => void = () => undefined,
+  ) {}
 
   async list(page: PageRequest): Promise<Page<User>> {
     const result = await paginate(this.store.db.selectFrom('users').selectAll(), 'id', page);
@@ -73,51 +82,77 @@ export class Users {
     return toUser(row);
   }
 
-  /** Applies the changes; a new password ends every session of the user. */
+  /**
+   * Applies the changes; a new password ends every session of the user and, unless
+   * `revokeTokens: false`, deletes their API tokens. The last-admin rule is checked and written
+   * in one transaction, so two admins demoting each other at once cannot both succeed.
+   */
   async update(id: string, changes: UserChanges): Promise<User> {
-    const current = await this.get(id);
-    const losesAdmin =
-      current.role === 'admin' && !current.disabled && ((changes.role !== undefined && changes.role !== 'admin') || changes.disabled === true);
-    if (losesAdmin) await this.assertAnotherActiveAdmin(id);
-    const now = nowIso();
-    await this.store.db
-      .updateTable('users')
-      .set({
-        updated_at: now,
-        ...(changes.role !== undefined ? { role: changes.role } : {}),
-        ...(changes.disabled !== undefined ? { disabled: changes.disabled ? 1 : 0 } : {}),
-        ...(changes.password !== undefined ? { password_hash: await hashPassword(changes.password) } : {}),
-      })
-      .where('id', '=', id)
-      .execute();
-    if (changes.password !== undefined || changes.disabled === true) await this.revokeSessions(id);
+    // Hashed before the transaction: its ~100 ms must not hold the users' rows.
+    const passwordHash = changes.password !== undefined ? await hashPassword(changes.password) : undefined;
+    const set = {
+      updated_at: nowIso(),
+      ...(changes.role !== undefined ? { role: changes.role } : {}),
+      ...(changes.disabled !== undefined ? { disabled: changes.disabled ? 1 : 0 } : {}),
+      ...(passwordHash !== undefined ? { password_hash: passwordHash } : {}),
+    };
+    const demotes = (changes.role !== undefined && changes.role !== 'admin') || changes.disabled === true;
+    await this.store.db.transaction().execute(async (trx) => {
+      if (demotes) await this.lockActiveAdmins(trx);
+      const current = await trx.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!current) throw notFound('user');
+      const losesAdmin = demotes && current.role === 'admin' && Number(current.disabled) === 0;
+      let query = trx.updateTable('users').set(set).where('id', '=', id);
+      if (losesAdmin) query = query.where((eb) => eb.exists(otherActiveAdmin(eb, id)));
+      const result = await query.executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0) throw conflict(LAST_ADMIN);
+      if (passwordHash !== undefined || changes.disabled === true) await revokeSessionsIn(trx, id);
+      if (passwordHash !== undefined && changes.revokeTokens !== false) await trx.deleteFrom('api_tokens').where('user_id', '=', id).execute();
+    });
+    this.credentialsChanged(id);
     return this.get(id);
   }
 
   async delete(id: string): Promise<void> {
-    const current = await this.get(id);
-    if (current.role === 'admin' && !current.disabled) await this.assertAnotherActiveAdmin(id);
-    // Sessions, refresh tokens and API tokens go with the user (ON DELETE CASCADE).
-    await this.store.db.deleteFrom('users').where('id', '=', id).execute();
+    await this.store.db.transaction().execute(async (trx) => {
+      await this.lockActiveAdmins(trx);
+      const current = await trx.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!current) throw notFound('user');
+      let query = trx.deleteFrom('users').where('id', '=', id);
+      if (current.role === 'admin' && Number(current.disabled) === 0) query = query.where((eb) => eb.exists(otherActiveAdmin(eb, id)));
+      // Sessions, refresh tokens and API tokens go with the user (ON DELETE CASCADE).
+      const result = await query.executeTakeFirst();
+      if (Number(result.numDeletedRows) === 0) throw conflict(LAST_ADMIN);
+    });
+    this.credentialsChanged(id);
   }
 
   async revokeSessions(userId: string): Promise<void> {
-    await this.store.db
-      .updateTable('sessions')
-      .set({ revoked_at: nowIso() })
-      .where('user_id', '=', userId)
-      .where('revoked_at', 'is', null)
-      .execute();
+    await revokeSessionsIn(this.store.db, userId);
+    this.credentialsChanged(userId);
   }
 
-  private async assertAnotherActiveAdmin(exceptId: string): Promise<void> {
-    const row = await this.store.db
-      .selectFrom('users')
-      .select((eb) => eb.fn.countAll().as('n'))
-      .where('role', '=', 'admin')
-      .where('disabled', '=', 0)
-      .where('id', '!=', exceptId)
-      .executeTakeFirst();
-    if (Number(row?.n ?? 0) === 0) throw conflict('the last active admin cannot be disabled, demoted or deleted');
+  /**
+   * PostgreSQL: locks every active admin row until the transaction ends, so a concurrent
+   * demotion waits and then sees this one's outcome (READ COMMITTED re-reads the rows it
+   * waited for). SQLite runs one transaction at a time on its single connection already.
+   */
+  private async lockActiveAdmins(trx: Kysely<Database>): Promise<void> {
+    if (this.store.kind !== 'postgres') return;
+    await trx.selectFrom('users').select('id').where('role', '=', 'admin').where('disabled', '=', 0).forUpdate().execute();
   }
+}
+
+/** Another enabled admin than `id` exists (checked inside the write's own statement). */
+function otherActiveAdmin(eb: ExpressionBuilder<Database, 'users'>, id: string) {
+  return eb
+    .selectFrom('users as other')
+    .select('other.id')
+    .where('other.role', '=', 'admin')
+    .where('other.disabled', '=', 0)
+    .where('other.id', '!=', id);
+}
+
+async function revokeSessionsIn(db: Kysely<Database>, userId: string): Promise<void> {
+  await db.updateTable('sessions').set({ revoked_at: nowIso() }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
 }

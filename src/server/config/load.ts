@@ -33,6 +33,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   }
   const withDefaults = Value.Default(ConfigSchema, Value.Convert(ConfigSchema, merged)) as Record<string, unknown>;
   problems.push(...describeProblems(withDefaults));
+  if ((withDefaults.tlsCert === undefined) !== (withDefaults.tlsKey === undefined)) problems.push('tlsCert and tlsKey: give both (HTTPS) or neither');
   if (problems.length > 0) throw new ConfigError(problems);
   return withDefaults as Config;
 }
@@ -86,7 +87,7 @@ function describeProblems(value: Record<string, unknown>): string[] {
       continue;
     }
     const schema = ConfigSchema.properties[key as ConfigKey] as TSchema;
-    const shown = key === 'jwtSecret' || key === 'adminPassword' ? '(hidden)' : JSON.stringify(value[key]);
+    const shown = key === 'jwtSecret' || key === 'adminPassword' || key === 'metricsToken' ? '(hidden)' : JSON.stringify(value[key]);
     lines.push(`${key} (${ENV_NAMES[key as ConfigKey]}): must be ${schema.description ?? error.message}, got ${shown}`);
   }
   return lines;

@@ -41,6 +41,21 @@ export type AnyFleetEvent = { [T in EventType]: FleetEvent<T> }[EventType];
 
 export type EventListener = (event: AnyFleetEvent) => void;
 
+const serialized = new WeakMap<object, string>();
+
+/**
+ * The event as JSON text, computed once however many streams send it: fan-out to N clients
+ * must not cost N serialisations. Streams that group events into frames join these strings.
+ */
+export function eventJson(event: FleetEvent): string {
+  let json = serialized.get(event);
+  if (json === undefined) {
+    json = JSON.stringify(event);
+    serialized.set(event, json);
+  }
+  return json;
+}
+
 export interface EventLogger {
   error(object: object, message: string): void;
 }

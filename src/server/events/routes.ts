@@ -1,7 +1,9 @@
 /**
  * `GET /api/v1/events`: the live event stream over a WebSocket. Each event is one JSON text
  * frame `{type, at, data}`. A client that cannot keep up is dropped instead of being buffered
- * without bound: one slow dashboard must not slow the server or the other clients.
+ * without bound: one slow dashboard must not slow the server or the other clients. Streams are
+ * capped per user and overall, clients may send only tiny frames (the stream is one-way), and
+ * a stream ends when its credential does: revoked, user disabled, or access token expired.
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -9,6 +11,7 @@ import type {} from '@fastify/websocket';
 import type { WebSocket } from 'ws';
 import type { App, ServerUnit } from '../http/index.js';
 import type { EventBus } from './bus.js';
+import { eventJson } from './bus.js';
 import { InvalidTopicError, parseTopics } from './topics.js';
 
 /** Under the API prefix: `/api/v1/events`. */
@@ -20,12 +23,25 @@ export const EventsCloseCode = {
   slowConsumer: 4001,
   /** The client answered no ping within one interval. */
   unresponsive: 4002,
+  /** The stream's session, API token or user was revoked or disabled. */
+  revoked: 4003,
+  /** The access token expired; the client reconnects with a fresh one. */
+  expired: 4004,
+  /** The user already holds the most streams one user may open. */
+  tooManyStreams: 4029,
+  /** The server holds the most streams it takes; try again later (RFC 6455 1013). */
+  serverBusy: 1013,
+  /** The client sent a frame larger than the stream accepts (RFC 6455 1009). */
+  frameTooLarge: 1009,
   serverShutdown: 1001,
 } as const;
 
 /** Whoever the token names; any authenticated principal is at least a viewer. */
 export interface EventsPrincipal {
+  readonly userId: string;
   readonly username: string;
+  /** When the credential stops being valid (ms since the epoch); absent when it does not expire. */
+  readonly expiresAt?: number | undefined;
 }
 
 export interface EventsRouteOptions {
@@ -38,9 +54,23 @@ export interface EventsRouteOptions {
   readonly pingIntervalMs?: number;
   /** How long a dropped client gets to read its close frame before the socket is cut (default 5 s). */
   readonly closeGraceMs?: number;
+  /** Streams one user may hold at once (default 10); the next is closed with 4029. */
+  readonly maxStreamsPerUser?: number;
+  /** Streams the server holds at once (default 1000); the next is closed with 1013. */
+  readonly maxStreams?: number;
+  /** Largest frame a client may send (default 1 KiB); a larger one closes the stream with 1009. */
+  readonly maxClientFrameBytes?: number;
+  /**
+   * Calls the listener with a user's id whenever a credential of that user may have been
+   * revoked (logout, token revoked, user disabled, deleted or changed); returns the unsubscribe.
+   */
+  readonly onCredentialsChanged?: (listener: (userId: string) => void) => () => void;
+  /** How often every stream re-checks its credential anyway (other replicas' revocations; default 60 s). */
+  readonly recheckIntervalMs?: number;
 }
 
 interface Subscription {
+  readonly token: string;
   readonly principal: EventsPrincipal;
   readonly accepts: (type: string) => boolean;
 }
@@ -70,7 +100,18 @@ export function eventsUnit(options: EventsRouteOptions): ServerUnit {
 export function registerEventsRoute(app: App, options: EventsRouteOptions): void {
   const maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
   const pingIntervalMs = options.pingIntervalMs ?? 30_000;
-  const closeGraceMs = options.closeGraceMs ?? 5_000;
+  const limits: StreamLimits = {
+    bus: options.bus,
+    authenticate: options.authenticate,
+    maxBufferedBytes,
+    pingIntervalMs,
+    closeGraceMs: options.closeGraceMs ?? 5_000,
+    maxClientFrameBytes: options.maxClientFrameBytes ?? 1024,
+    recheckIntervalMs: options.recheckIntervalMs ?? 60_000,
+  };
+  const registry = new StreamRegistry(options.maxStreamsPerUser ?? 10, options.maxStreams ?? 1000);
+  const unsubscribeChanges = options.onCredentialsChanged?.((userId) => registry.recheckUser(userId));
+  if (unsubscribeChanges) app.addHook('onClose', async () => unsubscribeChanges());
   const subscriptions = new WeakMap<FastifyRequest, Subscription>();
 
   app.get(
@@ -99,30 +140,105 @@ export function registerEventsRoute(app: App, options: EventsRouteOptions): void
           if (error instanceof InvalidTopicError) return refuse(reply, 400, 'validation_failed', error.message);
           throw error;
         }
-        subscriptions.set(request, { principal, accepts });
+        subscriptions.set(request, { token: token ?? '', principal, accepts });
       },
     },
     (socket, request) => {
+      limitClientFrames(socket, limits.maxClientFrameBytes);
       const subscription = subscriptions.get(request);
       if (!subscription) {
         socket.close(1011, 'not authenticated');
         return;
       }
-      streamEvents(socket, subscription, { bus: options.bus, maxBufferedBytes, pingIntervalMs, closeGraceMs });
+      // Counted here, synchronously, so that 300 upgrades racing each other cannot all pass.
+      const refusal = registry.admit(subscription.principal.userId);
+      if (refusal) {
+        socket.close(refusal.code, refusal.reason);
+        return;
+      }
+      const { userId } = subscription.principal;
+      const stream: LiveStream & { readonly ended: boolean } = streamEvents(socket, subscription, limits, () => registry.release(userId, stream));
+      registry.track(userId, stream);
     },
   );
 }
 
 interface StreamLimits {
   readonly bus: EventBus;
+  readonly authenticate: (token: string) => Promise<EventsPrincipal | null>;
   readonly maxBufferedBytes: number;
   readonly pingIntervalMs: number;
   readonly closeGraceMs: number;
+  readonly maxClientFrameBytes: number;
+  readonly recheckIntervalMs: number;
 }
 
-function streamEvents(socket: WebSocket, subscription: Subscription, limits: StreamLimits): void {
+/** A live stream as the registry sees it: re-check its credential on demand. */
+interface LiveStream {
+  recheck(): void;
+}
+
+/** The open streams per user, with the caps that bound them. */
+class StreamRegistry {
+  private total = 0;
+  private readonly perUser = new Map<string, number>();
+  private readonly streams = new Map<string, Set<LiveStream>>();
+
+  constructor(
+    private readonly maxPerUser: number,
+    private readonly maxTotal: number,
+  ) {}
+
+  /** Takes a slot for the user, or says why not. */
+  admit(userId: string): { code: number; reason: string } | null {
+    if (this.total >= this.maxTotal) return { code: EventsCloseCode.serverBusy, reason: `the server holds its limit of ${this.maxTotal} streams` };
+    const held = this.perUser.get(userId) ?? 0;
+    if (held >= this.maxPerUser) return { code: EventsCloseCode.tooManyStreams, reason: `a user may hold ${this.maxPerUser} streams` };
+    this.perUser.set(userId, held + 1);
+    this.total += 1;
+    return null;
+  }
+
+  track(userId: string, stream: LiveStream & { readonly ended: boolean }): void {
+    if (stream.ended) return;
+    let set = this.streams.get(userId);
+    if (!set) this.streams.set(userId, (set = new Set()));
+    set.add(stream);
+  }
+
+  release(userId: string, stream?: LiveStream): void {
+    this.total -= 1;
+    const held = (this.perUser.get(userId) ?? 1) - 1;
+    if (held <= 0) this.perUser.delete(userId);
+    else this.perUser.set(userId, held);
+    const set = this.streams.get(userId);
+    if (stream) set?.delete(stream);
+    if (set?.size === 0) this.streams.delete(userId);
+  }
+
+  recheckUser(userId: string): void {
+    for (const stream of [...(this.streams.get(userId) ?? [])]) stream.recheck();
+  }
+}
+
+/**
+ * ws bounds incoming frames per server, and the agents' server must take large inventories:
+ * the events socket is given its own, tiny bound. ws checks the frame header against it before
+ * buffering any payload, so a half-sent 31 MiB frame costs nothing.
+ */
+function limitClientFrames(socket: WebSocket, maxBytes: number): void {
+  const receiver = (socket as unknown as { _receiver?: { _maxPayload?: unknown } })._receiver;
+  if (!receiver || typeof receiver._maxPayload !== 'number') {
+    throw new Error('ws changed its internals: the events stream cannot bound client frames');
+  }
+  receiver._maxPayload = maxBytes;
+}
+
+function streamEvents(socket: WebSocket, subscription: Subscription, limits: StreamLimits, onEnd: () => void): LiveStream & { readonly ended: boolean } {
   let alive = true;
+  let ended = false;
   let graceTimer: NodeJS.Timeout | undefined;
+  let expiryTimer: NodeJS.Timeout | undefined;
 
   const drop = (code: number, reason: string) => {
     stop();
@@ -138,8 +254,29 @@ function streamEvents(socket: WebSocket, subscription: Subscription, limits: Str
       drop(EventsCloseCode.slowConsumer, 'too slow: events were dropped');
       return;
     }
-    socket.send(JSON.stringify(event));
+    socket.send(eventJson(event));
   }, subscription.accepts);
+
+  const recheck = () => {
+    if (ended) return;
+    limits.authenticate(subscription.token).then(
+      (principal) => {
+        if (!ended && principal?.userId !== subscription.principal.userId) drop(EventsCloseCode.revoked, 'the credential was revoked');
+      },
+      () => undefined,
+    );
+  };
+  const rechecker = setInterval(recheck, limits.recheckIntervalMs);
+  rechecker.unref();
+  const expiresAt = subscription.principal.expiresAt;
+  if (expiresAt !== undefined) {
+    // Node fires timers longer than ~24.8 days at once; the periodic re-check covers those.
+    const inMs = Math.max(0, expiresAt - Date.now());
+    if (inMs < 2 ** 31 - 1) {
+      expiryTimer = setTimeout(() => drop(EventsCloseCode.expired, 'the access token expired; reconnect with a fresh one'), inMs);
+      expiryTimer.unref();
+    }
+  }
 
   const pinger = setInterval(() => {
     if (!alive) {
@@ -152,8 +289,13 @@ function streamEvents(socket: WebSocket, subscription: Subscription, limits: Str
   pinger.unref();
 
   function stop(): void {
+    if (ended) return;
+    ended = true;
     unsubscribe();
     clearInterval(pinger);
+    clearInterval(rechecker);
+    clearTimeout(expiryTimer);
+    onEnd();
   }
 
   socket.on('pong', () => {
@@ -166,4 +308,10 @@ function streamEvents(socket: WebSocket, subscription: Subscription, limits: Str
     stop();
     clearTimeout(graceTimer);
   });
+  return {
+    recheck,
+    get ended() {
+      return ended;
+    },
+  };
 }

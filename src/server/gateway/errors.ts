@@ -27,6 +27,11 @@ export class RpcError extends Error implements ActionError {
     return new RpcError('timeout', 'rpc_timeout', `${method} got no answer from the agent within ${timeoutMs} ms`);
   }
 
+  /** The agent answered with something that is not a result of the method: never believed. */
+  static invalidResult(method: string, problem: string): RpcError {
+    return new RpcError('ldconsole', 'invalid_result', `the agent's result of ${method} is not valid (${problem.slice(0, 300)}); nothing was recorded`);
+  }
+
   toJSON(): ActionError {
     return { category: this.category, code: this.code, message: this.message };
   }

@@ -21,6 +21,9 @@ export interface GatewayOptions {
   readonly rpcGraceMs?: number;
   readonly fileChunkBytes?: number;
   readonly sendHighWaterBytes?: number;
+  readonly maxQueuedReports?: number;
+  readonly maxInventoryFrames?: number;
+  readonly inventoryWindowMs?: number;
   /** Timeout of a call that names none (default 60 s). */
   readonly defaultCallTimeoutMs?: number;
 }
@@ -63,6 +66,9 @@ export class Gateway {
       rpcGraceMs: options.rpcGraceMs ?? 2_000,
       fileChunkBytes: options.fileChunkBytes ?? 256 * 1024,
       sendHighWaterBytes: options.sendHighWaterBytes ?? 1024 * 1024,
+      maxQueuedReports: options.maxQueuedReports ?? 256,
+      maxInventoryFrames: options.maxInventoryFrames ?? 100,
+      inventoryWindowMs: options.inventoryWindowMs ?? 10_000,
     };
     this.defaultCallTimeoutMs = options.defaultCallTimeoutMs ?? 60_000;
   }

@@ -3,7 +3,7 @@
  * in-order handling of what the agent reports, and the RPCs and file transfers sent to it.
  */
 import type { WebSocket } from 'ws';
-import { PROTOCOL_VERSION, parseAgentMessage } from '../../protocol/index.js';
+import { PROTOCOL_VERSION, isProtocolRpcMethod, parseAgentMessage, rpcResultProblem } from '../../protocol/index.js';
 import type { AgentMessage, HelloMessage, RpcResultMessage, ServerMessage } from '../../protocol/index.js';
 import { RpcError } from './errors.js';
 import { PendingCalls } from './pending.js';
@@ -30,6 +30,9 @@ export class AgentSession {
   private readonly pending = new PendingCalls();
   /** Reports are applied one after another, in the order the agent sent them. */
   private reportQueue: Promise<void> = Promise.resolve();
+  /** Reports received and not applied yet: bounded, so a flood cannot grow the queue without end. */
+  private queuedReports = 0;
+  private inventoryTimes: number[] = [];
   private readonly watchdog: NodeJS.Timeout;
   private endReason: { code: number; reason: string } | null = null;
 
@@ -71,7 +74,12 @@ export class AgentSession {
     const joining = this.pending.has(id);
     const result = this.pending.wait(id, { method, timeoutMs, deadlineMs: timeoutMs + this.limits.rpcGraceMs, signal });
     if (!joining) this.send({ type: 'rpc.call', id, method, params, timeoutMs });
-    return result;
+    return result.then((value) => {
+      const problem = isProtocolRpcMethod(method) ? rpcResultProblem(method, value) : null;
+      if (problem === null) return value;
+      this.logger.warn({ workstationId: this.workstationId, id, method, problem }, 'agent sent an invalid rpc result; the call fails');
+      throw RpcError.invalidResult(method, problem);
+    });
   }
 
   /**
@@ -176,11 +184,30 @@ export class AgentSession {
   }
 
   private enqueue(message: Exclude<AgentMessage, RpcResultMessage>): void {
+    if (message.type === 'inventory' && !this.inventoryWithinRate()) {
+      this.end(AgentCloseCode.flooding, `more than ${this.limits.maxInventoryFrames} inventory frames in ${this.limits.inventoryWindowMs} ms`);
+      return;
+    }
+    if (this.queuedReports >= this.limits.maxQueuedReports) {
+      this.end(AgentCloseCode.flooding, `more than ${this.limits.maxQueuedReports} reports waiting to be applied`);
+      return;
+    }
+    this.queuedReports += 1;
     this.reportQueue = this.reportQueue
       .then(() => (this.phase === 'ended' ? undefined : this.handle(message)))
       .catch((error: unknown) => {
         this.logger.error({ err: error, workstationId: this.workstationId, type: message.type }, 'agent report failed');
+      })
+      .finally(() => {
+        this.queuedReports -= 1;
       });
+  }
+
+  private inventoryWithinRate(): boolean {
+    const now = Date.now();
+    this.inventoryTimes = this.inventoryTimes.filter((at) => now - at < this.limits.inventoryWindowMs);
+    this.inventoryTimes.push(now);
+    return this.inventoryTimes.length <= this.limits.maxInventoryFrames;
   }
 
   private async handle(message: Exclude<AgentMessage, RpcResultMessage>): Promise<void> {

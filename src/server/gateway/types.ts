@@ -49,6 +49,8 @@ export const AgentCloseCode = {
   helloTimeout: 4004,
   /** The workstation was removed or its token rotated. */
   revoked: 4005,
+  /** The agent sent reports faster than the server applies them, or too many inventory frames. */
+  flooding: 4006,
   serverShutdown: 1001,
 } as const;
 
@@ -65,4 +67,9 @@ export interface SessionLimits {
   readonly fileChunkBytes: number;
   /** Bytes queued on the socket past which a file transfer waits for it to drain (default 1 MiB). */
   readonly sendHighWaterBytes: number;
+  /** Reports received but not yet applied past which the session is closed (default 256). */
+  readonly maxQueuedReports: number;
+  /** Inventory frames within `inventoryWindowMs` past which the session is closed (default 100 per 10 s). */
+  readonly maxInventoryFrames: number;
+  readonly inventoryWindowMs: number;
 }

@@ -1,4 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual, createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import cors from '@fastify/cors';
@@ -7,13 +9,43 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Type } from '@sinclair/typebox';
 import type { Config } from '../config/index.js';
-import { sendError, notFound } from './errors.js';
+import { HttpError, sendError, notFound } from './errors.js';
 import type { App, TypeBoxTypeProvider } from './type-provider.js';
 import type { Store } from '../store/index.js';
 import { formatSchemaErrors, schemaController } from './validation.js';
 
-/** Query parameters that may carry credentials; they are masked in request logs. */
-const SECRET_QUERY = /([?&](?:token|access_token|refreshToken|refresh_token)=)[^&]*/gi;
+/** Query parameters that may carry credentials (compared decoded and lower-cased); masked in request logs. */
+const SECRET_PARAMS = new Set(['token', 'access_token', 'refreshtoken', 'refresh_token']);
+
+/**
+ * The URL with the values of credential parameters masked. Names are compared after
+ * percent-decoding, so `?%74oken=` is masked like `?token=`; a name that does not decode is
+ * masked too, rather than logged in doubt.
+ */
+export function redactUrl(url: string): string {
+  const start = url.indexOf('?');
+  if (start < 0) return url;
+  const pairs = url.slice(start + 1).split('&').map((pair) => {
+    const equals = pair.indexOf('=');
+    const rawName = equals < 0 ? pair : pair.slice(0, equals);
+    let name: string | undefined;
+    try {
+      name = decodeURIComponent(rawName.replace(/\+/g, ' ')).trim().toLowerCase();
+    } catch {
+      name = undefined;
+    }
+    return name !== undefined && !SECRET_PARAMS.has(name) ? pair : `${rawName}=[redacted]`;
+  });
+  return `${url.slice(0, start)}?${pairs.join('&')}`;
+}
+
+/** A client's `x-request-id` is kept only when short and plain; anything else gets a fresh id. */
+const REQUEST_ID = /^[A-Za-z0-9-]{1,64}$/;
+
+export function requestIdOf(request: IncomingMessage): string {
+  const given = request.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
 
 function loggerOptions(config: Config, stream: NodeJS.WritableStream | undefined): FastifyServerOptions['logger'] {
   return {
@@ -25,7 +57,7 @@ function loggerOptions(config: Config, stream: NodeJS.WritableStream | undefined
     },
     serializers: {
       req(request: { method: string; url: string; ip?: string; id?: string }) {
-        return { method: request.method, url: request.url.replace(SECRET_QUERY, '$1[redacted]'), ip: request.ip, id: request.id };
+        return { method: request.method, url: redactUrl(request.url), ip: request.ip, id: request.id };
       },
     },
   };
@@ -33,14 +65,31 @@ function loggerOptions(config: Config, stream: NodeJS.WritableStream | undefined
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
+/**
+ * Options of Node's HTTP(S) server that Fastify does not name: the headers timeout and how
+ * often Node checks the timeouts (30 s by default, far too coarse for a 15 s bound); TLS.
+ */
+function serverOptions(config: Config): { http: object } | { https: object } {
+  const headersTimeout = Math.min(config.headersTimeoutMs, config.requestTimeoutMs);
+  const timing = { headersTimeout, connectionsCheckingInterval: Math.max(250, Math.min(5_000, Math.floor(headersTimeout / 4))) };
+  if (config.tlsCert === undefined || config.tlsKey === undefined) return { http: timing };
+  return { https: { ...timing, cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } };
+}
+
 /** The Fastify instance with the error model, security headers, CORS and the OpenAPI document. */
 export async function buildApp(config: Config, logStream?: NodeJS.WritableStream): Promise<App> {
   const app = Fastify({
     logger: loggerOptions(config, logStream),
     trustProxy: config.trustProxy,
     bodyLimit: config.bodyLimit,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    // Slow clients cannot hold sockets: a whole request must arrive within requestTimeoutMs,
+    // its headers within headersTimeoutMs, and a silent connection is closed after idleTimeoutMs.
+    requestTimeout: config.requestTimeoutMs,
+    connectionTimeout: config.idleTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    ...serverOptions(config),
+    requestIdHeader: false,
+    genReqId: requestIdOf,
     // Errors the router raises before any route (a too-long path parameter, a bad URL) get the error model too.
     frameworkErrors: (error, request, reply) => {
       void sendError(request, reply, error);
@@ -49,7 +98,7 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
     routerOptions: { maxParamLength: 500 },
     schemaController,
     schemaErrorFormatter: formatSchemaErrors,
-  }).withTypeProvider<TypeBoxTypeProvider>();
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   // JSON is the only body this API reads; anything else is answered 415 rather than parsed.
   app.removeContentTypeParser('text/plain');
@@ -128,7 +177,13 @@ export function closeUndeclaredQueries(app: App, prefix: string): void {
 }
 
 /** `/healthz` (the process answers), `/readyz` (the store answers), `/metrics`, `/openapi.json`. */
-export function registerOperationalRoutes(app: App, store: Store, metrics: () => Promise<string>, contentType: string): void {
+export function registerOperationalRoutes(
+  app: App,
+  store: Store,
+  metrics: () => Promise<string>,
+  contentType: string,
+  metricsToken?: string,
+): void {
   const hide = { hide: true };
   app.get('/healthz', { config: { auth: 'public' }, schema: { ...hide, response: { 200: Type.Object({ status: Type.String() }) } } }, async () => ({
     status: 'ok',
@@ -139,8 +194,19 @@ export function registerOperationalRoutes(app: App, store: Store, metrics: () =>
       .status(ready ? 200 : 503)
       .send(ready ? { status: 'ready', store: store.kind } : { error: { code: 'not_ready', message: 'the store does not answer' } });
   });
-  app.get('/metrics', { config: { auth: 'public' }, schema: hide }, async (_request, reply) =>
-    reply.type(contentType).send(await metrics()),
-  );
+  const allowed = metricsToken === undefined ? () => true : bearerMatcher(metricsToken);
+  app.get('/metrics', { config: { auth: 'public' }, schema: hide }, async (request, reply) => {
+    if (!allowed(request.headers.authorization)) {
+      return sendError(request, reply, new HttpError(401, 'unauthorized', '/metrics requires "Authorization: Bearer <metricsToken>"'));
+    }
+    return reply.type(contentType).send(await metrics());
+  });
   app.get('/openapi.json', { config: { auth: 'public' }, schema: hide }, async () => (app as unknown as FastifyInstance).swagger());
+}
+
+/** Compares `Bearer <token>` in constant time (digests of equal length, whatever was sent). */
+function bearerMatcher(token: string): (header: string | undefined) => boolean {
+  const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+  const expected = digest(`Bearer ${token}`);
+  return (header) => typeof header === 'string' && timingSafeEqual(digest(header.trim()), expected);
 }

@@ -53,6 +53,8 @@ export interface ApiTokensTable {
   expires_at: string | null;
   last_used_at: string | null;
   created_at: string;
+  /** The API token this one was minted with; it goes when that one does. */
+  parent_id?: string | null;
 }
 
 export interface WorkstationsTable {
