@@ -1,8 +1,5 @@
 /** `ldfleet agent`: the workstation agent, until SIGINT or SIGTERM. */
 import type { Command } from 'commander';
-import { pino } from 'pino';
-import { DiscoveryError, runAgent } from '../agent/index.js';
-import { isSupportedCodepage } from '../ldconsole/index.js';
 import { TrustError, addTrustOptions, loadTrust, type Trust } from '../trust/index.js';
 
 interface AgentFlags {
@@ -28,6 +25,12 @@ export function addAgentCommand(program: Command): void {
     .option('--codepage <cp>', 'code page of ldconsole output when it is not UTF-8 (default cp936)')
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .action(async (flags: AgentFlags) => {
+      // Loaded only when the agent runs, so the operator commands start fast.
+      const [{ pino }, { DiscoveryError, runAgent }, { isSupportedCodepage }] = await Promise.all([
+        import('pino'),
+        import('../agent/index.js'),
+        import('../ldconsole/index.js'),
+      ]);
       const token = flags.token ?? process.env.LDFLEET_AGENT_TOKEN;
       if (!token) fail('give --token or set LDFLEET_AGENT_TOKEN');
       if (flags.codepage !== undefined && !isSupportedCodepage(flags.codepage)) fail(`unknown code page ${flags.codepage}`);

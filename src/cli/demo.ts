@@ -10,9 +10,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { LdfleetClient } from '../sdk/index.js';
-import { createServer, loadConfig } from '../server/index.js';
 import type { Server } from '../server/index.js';
-import { SIM_BIN, SimHome, type SeedInstance } from '../sim/index.js';
+import type { SeedInstance } from '../sim/index.js';
 
 const LDFLEET_BIN = fileURLToPath(new URL('../../bin/ldfleet', import.meta.url));
 
@@ -61,6 +60,8 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   rmSync(options.dir, { recursive: true, force: true });
   mkdirSync(options.dir, { recursive: true, mode: 0o700 });
   const adminPassword = randomBytes(15).toString('base64url');
+  // Loaded only when the demo runs, so the operator commands start fast.
+  const { createServer, loadConfig } = await import('../server/index.js');
   const config = loadConfig({
     env: { LDFLEET_DATA_DIR: join(options.dir, 'data'), LDFLEET_ADMIN_PASSWORD: adminPassword, LDFLEET_LOG_LEVEL: 'warn' },
     overrides: { port: options.port, host: options.host },
@@ -81,6 +82,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
 
 /** Registers a workstation, seeds its simulated LDPlayer and starts its agent process. */
 async function startWorkstation(client: LdfleetClient, url: string, number: number, options: DemoOptions): Promise<ChildProcess> {
+  const { SIM_BIN, SimHome } = await import('../sim/index.js');
   const name = `demo-pc-${String(number).padStart(2, '0')}`;
   const { enrollmentToken } = await client.createWorkstation({ name, tags: ['demo', number % 2 === 0 ? 'even' : 'odd'] });
   const home = SimHome.create(join(options.dir, name), { bootMs: options.bootMs, encoding: 'gbk' });

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ConfigError, createServer, loadConfig } from '../server/index.js';
+// The server is loaded only when this command runs, so the operator commands start fast.
 import type { Config, Server } from '../server/index.js';
 
 interface ServerFlags {
@@ -23,7 +23,7 @@ export function addServerCommand(program: Command): void {
     .option('--tls-key <file>', 'PEM private key of --tls-cert (LDFLEET_TLS_KEY)')
     .option('--check-config', 'validate the configuration, print it without secrets and exit')
     .action(async (flags: ServerFlags) => {
-      const config = readConfig(flags);
+      const config = await readConfig(flags);
       if (flags.checkConfig) {
         process.stdout.write(`configuration is valid:\n${JSON.stringify(withoutSecrets(config), null, 2)}\n`);
         return;
@@ -32,7 +32,8 @@ export function addServerCommand(program: Command): void {
     });
 }
 
-function readConfig(flags: ServerFlags): Config {
+async function readConfig(flags: ServerFlags): Promise<Config> {
+  const { ConfigError, loadConfig } = await import('../server/index.js');
   try {
     return loadConfig({ env: process.env, file: flags.config, overrides: { port: flags.port, host: flags.host, tlsCert: flags.tlsCert, tlsKey: flags.tlsKey } });
   } catch (error) {
@@ -62,6 +63,7 @@ async function runServer(config: Config): Promise<void> {
   // Installed before start-up so that a signal arriving during it is handled too, not fatal.
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  const { createServer } = await import('../server/index.js');
   const server = await createServer(config);
   running.server = server;
   if (stopping) return shutDown(server, 'signal during start-up');

@@ -50,6 +50,11 @@ export interface ClientOptions {
   token?: string;
   refreshToken?: string;
   fetch?: typeof fetch;
+  /**
+   * How to trade a refresh token for a new pair, instead of `POST /auth/refresh` with the one
+   * held: a CLI whose processes share one stored refresh token serialises and persists it here.
+   */
+  refresher?: (refreshToken: string | undefined) => Promise<TokenPair>;
 }
 
 export interface RequestOptions {
@@ -69,12 +74,14 @@ export class LdfleetClient {
   private token: string | undefined;
   private refreshToken: string | undefined;
   private readonly fetchImpl: typeof fetch;
+  private readonly refresher: ClientOptions['refresher'];
 
   constructor(options: ClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.token = options.token;
     this.refreshToken = options.refreshToken;
     this.fetchImpl = options.fetch ?? fetch;
+    this.refresher = options.refresher;
   }
 
   /** The credential sent now (access or API token). */
@@ -101,8 +108,10 @@ export class LdfleetClient {
   }
 
   async refresh(refreshToken: string | undefined = this.refreshToken): Promise<TokenPair> {
-    if (refreshToken === undefined) throw new Error('no refresh token: log in first');
-    const pair = await this.request<TokenPair>('POST', '/auth/refresh', { body: { refreshToken }, anonymous: true });
+    if (this.refresher === undefined && refreshToken === undefined) throw new Error('no refresh token: log in first');
+    const pair = this.refresher
+      ? await this.refresher(refreshToken)
+      : await this.request<TokenPair>('POST', '/auth/refresh', { body: { refreshToken }, anonymous: true });
     this.token = pair.accessToken;
     this.refreshToken = pair.refreshToken;
     return pair;
@@ -315,7 +324,8 @@ export class LdfleetClient {
     try {
       return await send();
     } catch (error) {
-      const canRefresh = error instanceof ApiError && error.status === 401 && !options.anonymous && this.refreshToken !== undefined;
+      const canRefresh =
+        error instanceof ApiError && error.status === 401 && !options.anonymous && (this.refreshToken !== undefined || this.refresher !== undefined);
       if (!canRefresh) throw error;
       await this.refresh();
       return send();
