@@ -59,7 +59,7 @@ describeStores('big batches store params once and are capped per user (issue 12)
   };
 
   beforeAll(async () => {
-    t = await startTestServer(kind, { maxQueuedOperationsPerUser: CAP, offlineGraceMs: 3_600_000 }, { operations: { sweepIntervalMs: Number(process.env.SWEEP ?? 1000) } });
+    t = await startTestServer(kind, { maxQueuedOperationsPerUser: CAP, offlineGraceMs: 3_600_000 });
     const agents: FakeAgent[] = [];
     const stations: string[] = [];
     for (let w = 0; w < WORKSTATIONS; w += 1) {
