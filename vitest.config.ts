@@ -21,6 +21,7 @@ const UNIT = [
   'test/ldconsole/args.test.ts',
   'test/ldconsole/decode-config.test.ts',
   'test/ldconsole/parse.test.ts',
+  'test/web/logic.test.ts',
 ];
 
 export default defineConfig({

@@ -145,6 +145,7 @@ function printBanner(url: string, adminPassword: string, options: DemoOptions): 
     `${line}\n` +
       `ldfleet demo is running: ${options.workstations} simulated workstations, ` +
       `${options.workstations * options.instancesPerWorkstation} LDPlayer instances\n\n` +
+      `  Dashboard:  ${url}/   (sign in with the user name and password below)\n` +
       `  API:        ${url}/api/v1\n` +
       `  API docs:   ${url}/docs\n` +
       `  user name:  admin\n` +

@@ -80,7 +80,8 @@ export class LdfleetClient {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.token = options.token;
     this.refreshToken = options.refreshToken;
-    this.fetchImpl = options.fetch ?? fetch;
+    // Bound: a browser refuses `fetch` called as a method of another object ("Illegal invocation").
+    this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.refresher = options.refresher;
   }
 
@@ -245,7 +246,7 @@ export class LdfleetClient {
   /** Uploads an APK (multipart, field `file`); the server sends it to the agent when the operation runs. */
   async uploadApp(id: string, apk: Uint8Array, fileName: string, options: ActionOptions = {}): Promise<Operation> {
     const form = new FormData();
-    form.append('file', new Blob([apk], { type: 'application/vnd.android.package-archive' }), fileName);
+    form.append('file', new Blob([apk as Uint8Array<ArrayBuffer>], { type: 'application/vnd.android.package-archive' }), fileName);
     const response = await this.fetchWithAuth('POST', `/emulators/${encodeURIComponent(id)}/apps`, form, keyHeader(options));
     return (await response.json()) as Operation;
   }

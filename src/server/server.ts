@@ -22,6 +22,7 @@ import type { ServerUnit } from './http/index.js';
 import type { ServerContext } from './context.js';
 import { registerDownloads } from './downloads/index.js';
 import { AGENT_BUNDLE_FILE } from '../package/index.js';
+import { registerDashboard } from './web/index.js';
 
 export interface ServerOptions {
   /** Units added after the core ones (auth, workstations); their routes live under /api/v1. */
@@ -42,6 +43,8 @@ export interface ServerOptions {
   readonly clock?: Clock;
   /** The agent bundle served at /downloads (default: the package's dist/agent/ldfleet-agent.mjs). */
   readonly agentBundleFile?: string;
+  /** The built web dashboard served at `/` (default `dist/web` of the package). */
+  readonly webDir?: string;
 }
 
 export interface Server extends ServerContext {
@@ -122,6 +125,7 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
   });
   registerOperationalRoutes(app, store, () => registry.metrics(), registry.contentType, config.metricsToken);
   registerDownloads(app, { agentBundleFile: options.agentBundleFile ?? AGENT_BUNDLE_FILE });
+  await registerDashboard(app, { dir: options.webDir });
 
   const context: ServerContext = { config, store, auth, audit, bus, fleet, gateway };
   const units = [
