@@ -3,7 +3,7 @@
  * new migrations at the end (never edit an applied one).
  */
 import { agentHealthMigration, emulatorsMigration } from './fleet/index.js';
-import { operationTargetMigration, operationWaitingMigration, operationsMigration } from './ops/index.js';
+import { batchParamsMigration, operationTargetMigration, operationWaitingMigration, operationsMigration } from './ops/index.js';
 import { auditChangesMigration, coreMigrations } from './store/index.js';
 import { apiTokenParentMigration } from './auth/index.js';
 import type { NamedMigration } from './store/index.js';
@@ -17,4 +17,5 @@ export const migrations: readonly NamedMigration[] = [
   { name: '0006_audit_changes', migration: auditChangesMigration },
   { name: '0007_agent_health', migration: agentHealthMigration },
   { name: '0008_api_token_parent', migration: apiTokenParentMigration },
+  { name: '0009_batch_params', migration: batchParamsMigration },
 ];

@@ -43,11 +43,6 @@ export function errorText(error: unknown): string {
   return String(error);
 }
 
-/** True when the server has no such route yet (an older server): the view hides that part. */
-export function isMissingRoute(error: unknown): boolean {
-  return error instanceof ApiError && error.status === 404 && error.body.error.message.startsWith('route ');
-}
-
 export function formatBytes(bytes: number | undefined): string {
   if (bytes === undefined || !Number.isFinite(bytes)) return '–';
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];

@@ -110,6 +110,9 @@ describeStores('operations waiting', (kind) => {
     expect((await fleet.waitOperation(first.id)).status).toBe('succeeded');
     const gapped = await fleet.waitOperation(next.id, (operation) => operation.waiting?.reason === 'launch_interval', 20_000);
     expect(gapped.status).toBe('queued');
+    // The agent keeps the interval too, on its own (real) clock, right before it launches: with
+    // the limit lifted, moving the engine's clock past the old interval lets the start through.
+    await fleet.t.admin.updateWorkstation(interval, { limits: { maxConcurrentBoots: 4, launchIntervalMs: 0 } });
     clock.advance(600_000);
     expect((await fleet.waitOperation(next.id)).status).toBe('succeeded');
     expect((await fleet.waitBatch(slotBatch.id)).status).toBe('succeeded');

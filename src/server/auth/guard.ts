@@ -113,10 +113,12 @@ export function installAuditHook(app: FastifyInstance, audit: AuditLog): void {
     }
     return payload;
   });
-  app.addHook('onResponse', async (request, reply) => {
+  // Written before the reply leaves (onSend, not onResponse): a client that reads the audit log
+  // right after its change finds the change there.
+  app.addHook('onSend', async (request, reply, payload) => {
     const config = request.routeOptions.config;
     const url = request.routeOptions.url;
-    if (!MUTATING.has(request.method) || url === undefined || config.audit === false) return;
+    if (!MUTATING.has(request.method) || url === undefined || config.audit === false) return payload;
     const detail = details.get(request) ?? {};
     const entry = {
       actorId: request.principal?.userId ?? null,
@@ -137,5 +139,6 @@ export function installAuditHook(app: FastifyInstance, audit: AuditLog): void {
     } catch (error) {
       request.log.error({ err: error }, 'audit entry could not be written');
     }
+    return payload;
   });
 }

@@ -55,6 +55,11 @@ export const ConfigSchema = Type.Object(
     metricsToken: Type.Optional(Type.String({ minLength: 16, maxLength: 512, pattern: '^[\\x21-\\x7e]+$', description: 'a bearer token of at least 16 printable characters that /metrics then requires' })),
     eventsMaxStreams: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000, description: 'event streams the server holds at once' }),
     eventsMaxStreamsPerUser: Type.Integer({ minimum: 1, maximum: 10_000, default: 10, description: 'event streams one user may hold at once' }),
+    maxConcurrentReadsPerUser: Type.Integer({ minimum: 1, maximum: 1000, default: 4, description: 'synchronous reads (screenshots, app lists) one user may have in flight or waiting; more is a 429' }),
+    maxWaitingReadsPerWorkstation: Type.Integer({ minimum: 0, maximum: 10_000, default: 32, description: 'synchronous reads waiting for a read slot of one workstation; more is a 429' }),
+    uploadQuotaBytes: Type.Integer({ minimum: 1024, default: 4_294_967_296, description: 'bytes all waiting APK uploads may take on disk together; an upload past it is a 507' }),
+    uploadOrphanMaxAgeMs: Type.Integer({ minimum: 60_000, maximum: 31_536_000_000, default: 86_400_000, description: 'ms after which an upload no unfinished operation refers to is deleted' }),
+    maxQueuedOperationsPerUser: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 20_000, description: 'operations one user may have unfinished (queued or running); a request past it is a 429' }),
   },
   { additionalProperties: false },
 );
@@ -98,4 +103,9 @@ export const ENV_NAMES: Readonly<Record<ConfigKey, string>> = {
   metricsToken: 'LDFLEET_METRICS_TOKEN',
   eventsMaxStreams: 'LDFLEET_EVENTS_MAX_STREAMS',
   eventsMaxStreamsPerUser: 'LDFLEET_EVENTS_MAX_STREAMS_PER_USER',
+  maxConcurrentReadsPerUser: 'LDFLEET_MAX_CONCURRENT_READS_PER_USER',
+  maxWaitingReadsPerWorkstation: 'LDFLEET_MAX_WAITING_READS_PER_WORKSTATION',
+  uploadQuotaBytes: 'LDFLEET_UPLOAD_QUOTA_BYTES',
+  uploadOrphanMaxAgeMs: 'LDFLEET_UPLOAD_ORPHAN_MAX_AGE_MS',
+  maxQueuedOperationsPerUser: 'LDFLEET_MAX_QUEUED_OPERATIONS_PER_USER',
 };

@@ -5,7 +5,6 @@
  * the lane is held while the agent still works) and stops being awaited on cancellation.
  */
 import { createReadStream } from 'node:fs';
-import { join } from 'node:path';
 import type { RpcMethod, RpcMethods } from '../../protocol/index.js';
 import type { ActionContext } from './actions.js';
 import type { EngineCore } from './core.js';
@@ -23,10 +22,6 @@ export interface RunningAttempt {
   /** Agent calls and transfers not settled yet. */
   readonly calls: Set<Promise<unknown>>;
   readonly resumed: boolean;
-}
-
-export function uploadPath(uploadDir: string, transferId: string): string {
-  return join(uploadDir, `${transferId}.apk`);
 }
 
 export function actionContext(core: EngineCore, targets: Targets, attempt: RunningAttempt, kick: (workstationId: string) => void): ActionContext {
@@ -73,7 +68,7 @@ export function actionContext(core: EngineCore, targets: Targets, attempt: Runni
         ),
       ),
     sendUpload: async (transferId) => {
-      const source = createReadStream(uploadPath(core.options.uploadDir, transferId));
+      const source = createReadStream(core.uploads.path(transferId));
       await track(core.agents.sendFile(workstationId, transferId, source, { signal })).catch((error: unknown) => {
         throw toActionFailure(error);
       });

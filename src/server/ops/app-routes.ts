@@ -15,7 +15,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { FastifyRequest } from 'fastify';
 import { HttpError, IdParams, badRequest, errorResponses } from '../http/index.js';
 import type { App, TypeBoxTypeProvider } from '../http/index.js';
-import { uploadPath } from './action-context.js';
+import { UploadQuotaError } from './uploads.js';
 import { Accepted, IdempotencyHeaders, OfflineGraceSchema } from './route-schemas.js';
 import { emulatorOr404, tags, targetOf } from './route-support.js';
 import type { OpsRouteDeps, Submit } from './route-support.js';
@@ -38,7 +38,7 @@ export function registerAppInstallRoute(api: App, deps: OpsRouteDeps, submit: Su
           summary: 'Install an app: multipart APK upload (field "file"), or JSON {packageName} to install that package from LDPlayer\'s store',
           params: IdParams,
           headers: IdempotencyHeaders,
-          response: { 202: Accepted, ...errorResponses(400, 401, 403, 404, 409, 413) },
+          response: { 202: Accepted, ...errorResponses(400, 401, 403, 404, 409, 413, 429, 507) },
         },
       },
       async (request, reply) => {
@@ -71,7 +71,7 @@ export function registerAppInstallRoute(api: App, deps: OpsRouteDeps, submit: Su
           }));
         } finally {
           // A replayed or refused request did not queue this copy of the file.
-          if (!(await deps.service.transferQueued(upload.transferId))) await rm(upload.path, { force: true });
+          if (!(await deps.service.transferQueued(upload.transferId))) await deps.uploads.remove(upload.transferId);
         }
       },
     );
@@ -86,35 +86,56 @@ interface Upload {
   sha256: string;
 }
 
-/** Streams the `file` part to `<uploadDir>/<transferId>.apk`, hashing it on the way; 413 past the limit. */
+/**
+ * Streams the `file` part to `<uploadDir>/<transferId>.apk`, hashing it on the way; 413 past the
+ * size limit, 507 past the uploads' disk quota (checked against the declared length first, then
+ * byte by byte, so concurrent uploads cannot pass it together). A refused upload leaves no file.
+ */
 async function receiveUpload(request: FastifyRequest, deps: OpsRouteDeps): Promise<Upload> {
+  const { uploads } = deps;
+  const declared = Number(request.headers['content-length'] ?? 0);
+  // The declared body holds the file and a little multipart framing.
+  if (Number.isFinite(declared) && uploads.used() + Math.max(0, declared - MULTIPART_SLACK) > uploads.options.quotaBytes) {
+    throw quotaExceeded(new UploadQuotaError(uploads.options.quotaBytes, uploads.used()));
+  }
   const part = await request.file();
   if (!part || part.fieldname !== 'file') throw badRequest('the multipart body needs one file in the field "file"');
-  await mkdir(deps.uploadDir, { recursive: true, mode: 0o700 });
+  await mkdir(uploads.dir, { recursive: true, mode: 0o700 });
   const transferId = randomUUID();
-  const path = uploadPath(deps.uploadDir, transferId);
+  const path = uploads.path(transferId);
   const hash = createHash('sha256');
   let bytes = 0;
+  uploads.begin(transferId);
   const meter = new Transform({
     transform(chunk: Buffer, _encoding, done) {
+      if (!uploads.take(chunk.length)) {
+        done(new UploadQuotaError(uploads.options.quotaBytes, uploads.used()));
+        return;
+      }
       hash.update(chunk);
       bytes += chunk.length;
       done(null, chunk);
     },
   });
+  const refuse = async (error: unknown): Promise<never> => {
+    await rm(path, { force: true });
+    uploads.settle(transferId, bytes, false);
+    throw error instanceof UploadQuotaError ? quotaExceeded(error) : error;
+  };
   try {
     await pipeline(part.file, meter, createWriteStream(path, { mode: 0o600 }));
   } catch (error) {
-    await rm(path, { force: true });
-    throw error;
+    return refuse(error);
   }
-  if (part.file.truncated) {
-    await rm(path, { force: true });
-    throw new HttpError(413, 'payload_too_large', `the APK is larger than the limit of ${deps.uploadMaxBytes} bytes`);
-  }
-  if (bytes === 0) {
-    await rm(path, { force: true });
-    throw badRequest('the uploaded file is empty');
-  }
+  if (part.file.truncated) return refuse(new HttpError(413, 'payload_too_large', `the APK is larger than the limit of ${deps.uploadMaxBytes} bytes`));
+  if (bytes === 0) return refuse(badRequest('the uploaded file is empty'));
+  uploads.settle(transferId, bytes, true);
   return { transferId, path, fileName: part.filename.slice(0, 256), bytes, sha256: hash.digest('hex') };
+}
+
+/** Bytes of multipart framing and fields a declared length may carry beside the file. */
+const MULTIPART_SLACK = 64 * 1024;
+
+function quotaExceeded(error: UploadQuotaError): HttpError {
+  return new HttpError(507, 'upload_quota_exceeded', error.message, { quotaBytes: error.quotaBytes, usedBytes: error.usedBytes });
 }

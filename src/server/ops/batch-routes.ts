@@ -17,7 +17,7 @@ export function registerBatchRoutes(api: App, deps: OpsRouteDeps): void {
     '/batches',
     {
       config: { auth: 'operator' },
-      schema: { tags, summary: 'One operation per target emulator', headers: IdempotencyHeaders, body: BatchBody, response: { 202: Accepted, ...errorResponses(400, 401, 403, 404, 409) } },
+      schema: { tags, summary: 'One operation per target emulator', headers: IdempotencyHeaders, body: BatchBody, response: { 202: Accepted, ...errorResponses(400, 401, 403, 404, 409, 429) } },
     },
     async (request, reply) =>
       submit(request, reply, { batch: request.body }, async (requester) => {
@@ -85,7 +85,7 @@ export function registerBatchRoutes(api: App, deps: OpsRouteDeps): void {
 async function resolveTargets(deps: OpsRouteDeps, body: BatchBodyType): Promise<EmulatorsTable[]> {
   if ('ids' in body.target) {
     const ids = [...new Set(body.target.ids)];
-    const rows = await deps.fleet.emulators(ids);
+    const rows = await emulatorsOf(deps, ids);
     const found = new Set(rows.map((row) => row.id));
     const missing = ids.filter((id) => !found.has(id));
     if (missing.length > 0) throw new HttpError(404, 'not_found', `${missing.length} target emulators do not exist`, { missing: missing.slice(0, 100) });
@@ -98,7 +98,22 @@ async function resolveTargets(deps: OpsRouteDeps, body: BatchBodyType): Promise<
     if (page.total > MAX_BATCH_TARGETS) throw badRequest(`the filter matches ${page.total} emulators; at most ${MAX_BATCH_TARGETS} per batch`);
     ids.push(...page.items);
     cursor = page.nextCursor ?? undefined;
+    await yieldToLoop();
   } while (cursor !== undefined);
-  return deps.fleet.emulators(ids);
+  return emulatorsOf(deps, ids);
 }
 
+/**
+ * The emulators of up to 10,000 ids, a page at a time with the event loop let run between
+ * pages (SQLite answers synchronously, so one long read would hold every other request).
+ */
+async function emulatorsOf(deps: OpsRouteDeps, ids: readonly string[]): Promise<EmulatorsTable[]> {
+  const rows: EmulatorsTable[] = [];
+  for (let start = 0; start < ids.length; start += FILTER_PAGE) {
+    rows.push(...(await deps.fleet.emulators(ids.slice(start, start + FILTER_PAGE))));
+    await yieldToLoop();
+  }
+  return rows;
+}
+
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -14,6 +14,7 @@ import type { AgentCalls, FleetPort } from './ports.js';
 import type { OperationRepository } from './repository.js';
 import type { OperationsTable } from './schema.js';
 import { toOperation } from './repository.js';
+import type { Uploads } from './uploads.js';
 import './events.js';
 
 export interface RetryOptions {
@@ -36,6 +37,12 @@ export interface EngineOptions {
   readonly launchHoldMs: number;
   /** How long a queued operation waits for its offline workstation before it fails (per request overridable). */
   readonly offlineGraceMs: number;
+  /** Synchronous reads (screenshots, app lists): in flight or waiting per user, waiting per workstation. */
+  readonly syncReads: { readonly perUser: number; readonly waitingPerWorkstation: number };
+  /** Uploaded APKs: bytes on disk at most, and the age past which one no unfinished operation refers to is deleted. */
+  readonly uploads: { readonly quotaBytes: number; readonly orphanMaxAgeMs: number; readonly sweepIntervalMs: number };
+  /** Unfinished (queued or running) operations one user may have. */
+  readonly maxQueuedPerUser: number;
 }
 
 export const DEFAULT_ENGINE_OPTIONS: Omit<EngineOptions, 'uploadDir'> = {
@@ -46,6 +53,9 @@ export const DEFAULT_ENGINE_OPTIONS: Omit<EngineOptions, 'uploadDir'> = {
   sweepIntervalMs: 1000,
   launchHoldMs: 500,
   offlineGraceMs: 120_000,
+  syncReads: { perUser: 4, waitingPerWorkstation: 32 },
+  uploads: { quotaBytes: 4 * 1024 ** 3, orphanMaxAgeMs: 86_400_000, sweepIntervalMs: 3_600_000 },
+  maxQueuedPerUser: 20_000,
 };
 
 /** The logger calls the engine makes (a pino child logger of the server's). */
@@ -71,6 +81,7 @@ export class EngineCore {
     readonly options: EngineOptions,
     readonly clock: Clock,
     readonly log: EngineLogger,
+    readonly uploads: Uploads,
   ) {}
 
   /** One agent call through the workstation's breaker; every failure is an `ActionFailure`. */
@@ -90,6 +101,8 @@ export class EngineCore {
   /** Announces a change of an operation and, when it has one, of its batch (debounced). */
   announce(row: OperationsTable, type: OperationEvent): void {
     this.bus.publish(type, toOperation(row));
+    // Every final transition is announced once: an install's upload is not needed after it.
+    if (type === 'operation.finished') this.uploads.dropFor(row);
     if (row.batch_id !== null && type !== 'operation.created') this.batchChanged?.(row.batch_id);
   }
 

@@ -13,7 +13,7 @@ import { actionContext } from './action-context.js';
 import type { RunningAttempt } from './action-context.js';
 import { every } from './clock.js';
 import type { EngineCore } from './core.js';
-import { ActionFailure, toActionFailure } from './errors.js';
+import { ActionFailure, ReadRefusedError, toActionFailure } from './errors.js';
 import type { Admission } from './limits.js';
 import { WorkstationLane, resolveLimits } from './limits.js';
 import { BatchProgress, Outcomes } from './outcomes.js';
@@ -32,6 +32,12 @@ interface Running {
   readonly workstationId: string;
 }
 
+/** A synchronous read waiting for a read slot of its workstation. */
+interface ReadWaiter {
+  grant(admission: Admission): void;
+  fail(failure: ActionFailure): void;
+}
+
 export class Dispatcher {
   readonly targets: Targets;
   readonly outcomes: Outcomes;
@@ -43,6 +49,7 @@ export class Dispatcher {
   private readonly pumping = new Set<string>();
   private readonly pumpAgain = new Set<string>();
   private readonly wakeups = new Map<string, { at: number; cancel: () => void }>();
+  private readonly readWaiters = new Map<string, ReadWaiter[]>();
   private stopSweep: (() => void) | undefined;
   private unsubscribe: (() => void) | undefined;
   private stopped = true;
@@ -82,6 +89,71 @@ export class Dispatcher {
     for (const wakeup of this.wakeups.values()) wakeup.cancel();
     this.wakeups.clear();
     this.batches.stop();
+    for (const workstationId of [...this.readWaiters.keys()]) this.failReadWaiters(workstationId, 'the server is stopping');
+  }
+
+  /**
+   * A read slot of the workstation's lane for a synchronous read: at once when one is free and
+   * no one waits, else in line behind the others (interactive reads go before queued shell
+   * operations). At most `waitingPerWorkstation` wait; more are refused. A wait ends with a
+   * `timeout` after the call timeout, or when the client goes away (`signal`).
+   */
+  async readSlot(workstationId: string, signal?: AbortSignal): Promise<Admission> {
+    const lane = await this.laneOf(workstationId);
+    const line = this.readWaiters.get(workstationId) ?? [];
+    const now = this.core.clock.now();
+    if (line.length === 0 && lane.waitFor('read', now) === 0) return lane.admit('read', now);
+    const { waitingPerWorkstation } = this.core.options.syncReads;
+    if (line.length >= waitingPerWorkstation) {
+      throw new ReadRefusedError(
+        'read_slots_full',
+        `the workstation's ${lane.limits.maxParallelReads} read slots are busy and ${line.length} reads wait for one; try again shortly`,
+        waitingPerWorkstation,
+      );
+    }
+    if (signal?.aborted) throw toActionFailure(signal.reason);
+    return new Promise<Admission>((resolve, reject) => {
+      const leave = () => {
+        cancelTimer();
+        signal?.removeEventListener('abort', onAbort);
+        const rest = (this.readWaiters.get(workstationId) ?? []).filter((other) => other !== waiter);
+        if (rest.length > 0) this.readWaiters.set(workstationId, rest);
+        else this.readWaiters.delete(workstationId);
+      };
+      const waiter: ReadWaiter = {
+        grant: (admission) => {
+          leave();
+          resolve(admission);
+        },
+        fail: (failure) => {
+          leave();
+          reject(failure);
+        },
+      };
+      const onAbort = () => waiter.fail(new ActionFailure('conflict', 'cancelled', 'the client went away'));
+      const timeoutMs = this.core.options.timeouts.callMs;
+      const cancelTimer = this.core.clock.schedule(
+        () => waiter.fail(new ActionFailure('timeout', 'read_slots', `no read slot of the workstation was free within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.readWaiters.set(workstationId, [...line, waiter]);
+      void this.pump(workstationId);
+    });
+  }
+
+  /** Waiting synchronous reads take the read slots that are free, first come first served. */
+  private admitReadWaiters(workstationId: string, lane: WorkstationLane): void {
+    for (;;) {
+      const [first] = this.readWaiters.get(workstationId) ?? [];
+      const now = this.core.clock.now();
+      if (!first || lane.waitFor('read', now) !== 0) return;
+      first.grant(lane.admit('read', now));
+    }
+  }
+
+  private failReadWaiters(workstationId: string, why: string): void {
+    for (const waiter of this.readWaiters.get(workstationId) ?? []) waiter.fail(new ActionFailure('transport', 'workstation_offline', why));
   }
 
   /** Something may be runnable on `workstationId` (or anywhere, without one). */
@@ -124,6 +196,8 @@ export class Dispatcher {
     for (const { workstation_id: workstationId } of await repo.queuedOnOffline(1000)) {
       const message = `workstation ${workstationId} is offline; the operation fails unless it comes back within its grace (default ${options.offlineGraceMs} ms)`;
       for (const row of await repo.markWaiting(workstationId, undefined, 'workstation_offline', message, now)) this.core.announce(row, 'operation.updated');
+      // Thousands of rows per workstation after a big batch: let requests run between workstations.
+      await new Promise((resolve) => setImmediate(resolve));
     }
     const expired = (await repo.waitingOffline()).filter(
       (row) => now - Date.parse(row.waiting_since ?? '') >= (row.offline_grace_ms ?? options.offlineGraceMs),
@@ -162,6 +236,7 @@ export class Dispatcher {
   }
 
   private async pump(workstationId: string): Promise<void> {
+    if (!this.core.agents.isOnline(workstationId)) this.failReadWaiters(workstationId, 'the agent of the workstation is not connected');
     if (this.stopped || !this.core.agents.isOnline(workstationId)) return;
     if (this.pumping.has(workstationId)) {
       this.pumpAgain.add(workstationId);
@@ -185,6 +260,7 @@ export class Dispatcher {
   private async admitAll(workstationId: string): Promise<void> {
     const lane = await this.laneOf(workstationId);
     this.admitResumable(workstationId, lane);
+    this.admitReadWaiters(workstationId, lane);
     for (const kind of LANES) {
       for (;;) {
         const now = this.core.clock.now();

@@ -19,7 +19,7 @@ import type { Action } from './types.js';
 export function registerEmulatorRoutes(api: App, deps: OpsRouteDeps): void {
   const { service } = deps;
   const submit = submitter(service);
-  const accepted = { 202: Accepted, ...errorResponses(400, 401, 403, 404, 409) };
+  const accepted = { 202: Accepted, ...errorResponses(400, 401, 403, 404, 409, 429) };
 
   /** One operation on one emulator, for the simple action routes. */
   function single(request: FastifyRequest, reply: FastifyReply, action: Action, id: string, params: Record<string, unknown>, offlineGraceMs?: number) {
@@ -114,13 +114,13 @@ export function registerEmulatorRoutes(api: App, deps: OpsRouteDeps): void {
         tags,
         summary: 'A PNG of the screen, now',
         params: IdParams,
-        response: { 200: Type.Unsafe<Buffer>({ type: 'string', format: 'binary' }), ...errorResponses(401, 403, 404, 409, 502, 503, 504) },
+        response: { 200: Type.Unsafe<Buffer>({ type: 'string', format: 'binary' }), ...errorResponses(401, 403, 404, 409, 429, 502, 503, 504) },
       },
     },
     async (request, reply) => {
       const emulator = await liveEmulator(deps, request.params.id);
       try {
-        const { pngBase64 } = await deps.engine.callNow(emulator.workstation_id, 'screenshot', { index: emulator.idx });
+        const { pngBase64 } = await deps.engine.read(userOf(request), emulator.workstation_id, 'screenshot', { index: emulator.idx }, clientGone(reply));
         return await reply.type('image/png').send(Buffer.from(pngBase64, 'base64'));
       } catch (error) {
         throw httpErrorOf(error);
@@ -136,19 +136,35 @@ export function registerEmulatorRoutes(api: App, deps: OpsRouteDeps): void {
         tags,
         summary: 'The installed packages, asked of the agent now',
         params: IdParams,
-        response: { 200: AppsReply, ...errorResponses(401, 403, 404, 409, 502, 503, 504) },
+        response: { 200: AppsReply, ...errorResponses(401, 403, 404, 409, 429, 502, 503, 504) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const emulator = await liveEmulator(deps, request.params.id);
       try {
-        const { packages } = await deps.engine.callNow(emulator.workstation_id, 'listApps', { index: emulator.idx });
+        const { packages } = await deps.engine.read(userOf(request), emulator.workstation_id, 'listApps', { index: emulator.idx }, clientGone(reply));
         return { items: packages.map((packageName) => ({ packageName })) };
       } catch (error) {
         throw httpErrorOf(error);
       }
     },
   );
+}
+
+/** Whose synchronous read it is (its per-user bound). */
+function userOf(request: FastifyRequest): string {
+  const principal = request.principal;
+  if (!principal) throw new HttpError(401, 'unauthorized', 'authentication required');
+  return principal.userId;
+}
+
+/** Aborts when the client closed the connection before its reply was sent (a read waiting for a slot leaves the line). */
+function clientGone(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) controller.abort(new Error('the client went away'));
+  });
+  return controller.signal;
 }
 
 /** An emulator a synchronous read can ask: 503 when its agent is offline, 409 when it is stopped. */

@@ -18,6 +18,8 @@ import type { EngineMetrics } from './metrics.js';
 import type { AgentCalls, FleetPort } from './ports.js';
 import type { OperationRepository } from './repository.js';
 import type { OperationsTable } from './schema.js';
+import { Uploads } from './uploads.js';
+import { ReadRefusedError } from './errors.js';
 
 export { DEFAULT_ENGINE_OPTIONS } from './core.js';
 export type { EngineOptions, RetryOptions } from './core.js';
@@ -37,8 +39,11 @@ export class OperationEngine {
   readonly breakers: WorkstationBreakers;
   readonly options: EngineOptions;
   readonly clock: Clock;
+  readonly uploads: Uploads;
   private readonly core: EngineCore;
   private readonly dispatcher: Dispatcher;
+  /** Synchronous reads each user has in flight or waiting. */
+  private readonly readsByUser = new Map<string, number>();
 
   constructor(deps: EngineDeps) {
     this.options = deps.options;
@@ -47,6 +52,13 @@ export class OperationEngine {
       deps.metrics.breakerState(workstationId, state);
       deps.fleet.breakerChanged?.(workstationId, state === 'open');
     });
+    const logger = deps.logger ?? silentEngineLogger;
+    this.uploads = new Uploads(
+      { dir: deps.options.uploadDir, ...deps.options.uploads },
+      this.clock,
+      () => deps.repo.unfinishedTransfers(),
+      (error, message) => logger.warn({ err: error instanceof Error ? { message: error.message } : error }, message),
+    );
     this.core = new EngineCore(
       deps.repo,
       deps.bus,
@@ -56,17 +68,20 @@ export class OperationEngine {
       this.breakers,
       deps.options,
       this.clock,
-      deps.logger ?? silentEngineLogger,
+      logger,
+      this.uploads,
     );
     this.dispatcher = new Dispatcher(this.core);
   }
 
   start(): void {
     this.dispatcher.start();
+    this.uploads.start();
   }
 
   stop(): void {
     this.dispatcher.stop();
+    this.uploads.stop();
   }
 
   isOnline(workstationId: string): boolean {
@@ -74,11 +89,39 @@ export class OperationEngine {
   }
 
   /**
-   * A synchronous read for a request that waits for it (screenshots, app lists): through the
-   * same breaker and call timeout as operations, outside the queue.
+   * A synchronous read for a request that waits for it (screenshots, app lists). It takes a
+   * slot of the workstation's read lane, as shell operations do, so the agent never has more
+   * reads in flight than the lane admits; it waits in line for one (at most
+   * `waitingPerWorkstation` wait per workstation), and one user has at most `perUser` in flight
+   * or waiting. Past either bound it is refused (`ReadRefusedError`, a 429) rather than queued.
+   * Then the same breaker and call timeout as operations. `signal`: the client went away.
    */
-  callNow<M extends RpcMethod>(workstationId: string, method: M, params: RpcMethods[M]['params']): Promise<RpcMethods[M]['result']> {
-    return this.core.callAgent(workstationId, method, params, { timeoutMs: this.options.timeouts.callMs, id: `sync:${randomUUID()}` });
+  async read<M extends RpcMethod>(
+    userId: string,
+    workstationId: string,
+    method: M,
+    params: RpcMethods[M]['params'],
+    signal?: AbortSignal,
+  ): Promise<RpcMethods[M]['result']> {
+    const { perUser } = this.options.syncReads;
+    const held = this.readsByUser.get(userId) ?? 0;
+    if (held >= perUser) {
+      throw new ReadRefusedError('too_many_reads', `you have ${held} screenshots or app lists in flight; at most ${perUser} at once`, perUser);
+    }
+    this.readsByUser.set(userId, held + 1);
+    try {
+      const admission = await this.dispatcher.readSlot(workstationId, signal);
+      try {
+        return await this.core.callAgent(workstationId, method, params, { timeoutMs: this.options.timeouts.callMs, id: `sync:${randomUUID()}` });
+      } finally {
+        admission.release();
+        this.dispatcher.kick(workstationId);
+      }
+    } finally {
+      const left = (this.readsByUser.get(userId) ?? 1) - 1;
+      if (left > 0) this.readsByUser.set(userId, left);
+      else this.readsByUser.delete(userId);
+    }
   }
 
   breakerState(workstationId: string): BreakerState {

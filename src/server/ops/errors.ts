@@ -38,3 +38,15 @@ export function toActionFailure(error: unknown): ActionFailure {
   const message = error instanceof Error ? error.message : String(error);
   return new ActionFailure('ldconsole', 'internal', `the action failed unexpectedly: ${message}`);
 }
+
+/** A synchronous read refused at its bound (per user or per workstation): HTTP 429, try again shortly. */
+export class ReadRefusedError extends Error {
+  readonly retryAfterSeconds = 1;
+  constructor(
+    readonly code: 'too_many_reads' | 'read_slots_full',
+    message: string,
+    readonly limit: number,
+  ) {
+    super(message);
+  }
+}

@@ -4,18 +4,19 @@
  */
 export { OperationEngine, DEFAULT_ENGINE_OPTIONS } from './engine.js';
 export type { EngineOptions, RetryOptions, EngineDeps } from './engine.js';
-export { OperationService, IdempotencyConflictError, OperationStateError, requestDigest } from './service.js';
+export { OperationService, IdempotencyConflictError, OperationStateError, QueueLimitError, requestDigest } from './service.js';
 export type { NewOperation, Requester, Stored } from './service.js';
 export { OperationRepository, toOperation, toBatch } from './repository.js';
 export type { OperationFilter } from './repository.js';
-export { operationsMigration, operationTargetMigration, operationWaitingMigration } from './schema.js';
+export { batchParamsMigration, operationsMigration, operationTargetMigration, operationWaitingMigration } from './schema.js';
 export type { OperationsTable, BatchesTable, IdempotencyKeysTable } from './schema.js';
 export { EngineMetrics } from './metrics.js';
 export { WorkstationBreakers, DEFAULT_BREAKER } from './breakers.js';
 export type { BreakerState, BreakerOptions } from './breakers.js';
 export { DEFAULT_LIMITS, resolveLimits, WorkstationLane } from './limits.js';
 export type { WorkstationLimits } from './limits.js';
-export { ActionFailure } from './errors.js';
+export { ActionFailure, ReadRefusedError } from './errors.js';
+export { Uploads, UploadQuotaError } from './uploads.js';
 export type { AgentCalls, FleetPort } from './ports.js';
 export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';

@@ -3,10 +3,8 @@
  * (a transition from `running`); a transient failure goes back to the queue with a backoff; a
  * batch is re-announced (debounced) when its children change and finished with its last one.
  */
-import { rm } from 'node:fs/promises';
 import { nowIso } from '../store/index.js';
 import { isRepeatable } from './actions.js';
-import { uploadPath } from './action-context.js';
 import type { EngineCore } from './core.js';
 import type { ActionFailure } from './errors.js';
 import { toBatch as toBatchOf } from './repository.js';
@@ -81,14 +79,8 @@ export class Outcomes {
     );
     if (!updated) return;
     this.core.metrics.operationFinished(row.action, status, (now - Date.parse(row.created_at)) / 1000);
+    // Announcing the end also drops an install's upload (core.announce).
     this.core.announce(updated, 'operation.finished');
-    if (updated.action === 'installApp' && status === 'succeeded') await this.dropUpload(updated);
-  }
-
-  /** Only a successful install drops its file: a failed or cancelled one may be retried. */
-  private async dropUpload(row: OperationsTable): Promise<void> {
-    const transferId = (JSON.parse(row.params) as { transferId?: unknown }).transferId;
-    if (typeof transferId === 'string') await rm(uploadPath(this.core.options.uploadDir, transferId), { force: true });
   }
 }
 

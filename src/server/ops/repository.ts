@@ -3,6 +3,7 @@
  * the claim, which on PostgreSQL locks the row it picks (`FOR UPDATE SKIP LOCKED`) so that
  * replicas on one database never claim the same operation.
  */
+import { sql } from 'kysely';
 import type { Kysely, Transaction } from 'kysely';
 import type { ActionError } from '../../protocol/index.js';
 import type { Database, Page, PageRequest, Store } from '../store/index.js';
@@ -12,6 +13,15 @@ import type { Action, ActionClass, Batch, BatchCounts, BatchStatus, Operation, O
 import { batchStatusOf, emptyCounts } from './types.js';
 
 export type Db = Kysely<Database> | Transaction<Database>;
+
+/** Batches whose shared params are cached at most. */
+const SHARED_PARAMS_CACHE = 1000;
+
+/** A child's params: the batch's shared ones under its own. */
+function mergeParams(shared: string, own: string): string {
+  if (own === '{}') return shared;
+  return JSON.stringify({ ...(JSON.parse(shared) as Record<string, unknown>), ...(JSON.parse(own) as Record<string, unknown>) });
+}
 
 export interface OperationFilter {
   status?: OperationStatus | undefined;
@@ -73,13 +83,65 @@ export function toBatch(row: BatchesTable, counts: BatchCounts): Batch {
 
 export class OperationRepository {
   readonly db: Kysely<Database>;
+  private readonly shared = new Map<string, string | null>();
 
   constructor(private readonly store: Store) {
     this.db = store.db;
   }
 
   async get(id: string, db: Db = this.db): Promise<OperationsTable | undefined> {
-    return db.selectFrom('operations').selectAll().where('id', '=', id).executeTakeFirst();
+    return this.one(await db.selectFrom('operations').selectAll().where('id', '=', id).executeTakeFirst());
+  }
+
+  /**
+   * A batch's children store only what differs between them; the params they share are stored
+   * once, in the batch (`child_params`). Every row the repository returns has its whole params
+   * again. A batch's shared params never change, so they are cached by batch id.
+   */
+  async withParams(rows: OperationsTable[]): Promise<OperationsTable[]> {
+    const missing = [...new Set(rows.flatMap((row) => (row.batch_id !== null && !this.shared.has(row.batch_id) ? [row.batch_id] : [])))];
+    if (missing.length > 0) {
+      if (this.shared.size + missing.length > SHARED_PARAMS_CACHE) this.shared.clear();
+      for (let start = 0; start < missing.length; start += 500) {
+        const batches = await this.db.selectFrom('batches').select(['id', 'child_params']).where('id', 'in', missing.slice(start, start + 500)).execute();
+        for (const batch of batches) this.shared.set(batch.id, batch.child_params);
+      }
+    }
+    return rows.map((row) => {
+      const shared = row.batch_id === null ? null : (this.shared.get(row.batch_id) ?? null);
+      return shared === null ? row : { ...row, params: mergeParams(shared, row.params) };
+    });
+  }
+
+  private async one(row: OperationsTable | undefined): Promise<OperationsTable | undefined> {
+    return row === undefined ? undefined : (await this.withParams([row]))[0];
+  }
+
+  /** Transfer ids of uploads that queued or running installs refer to. */
+  async unfinishedTransfers(): Promise<Set<string>> {
+    const rows = await this.db.selectFrom('operations').select('params').where('action', '=', 'installApp').where('status', 'in', ['queued', 'running']).execute();
+    const ids = new Set<string>();
+    for (const row of rows) {
+      const transferId = (JSON.parse(row.params) as { transferId?: unknown }).transferId;
+      if (typeof transferId === 'string') ids.add(transferId);
+    }
+    return ids;
+  }
+
+  /**
+   * Operations of this user not finished yet. On PostgreSQL it first takes a transaction lock
+   * on the user, so two requests of one user cannot both pass the cap (SQLite's writes are
+   * serialised already).
+   */
+  async unfinishedOf(trx: Transaction<Database>, ownerId: string): Promise<number> {
+    if (this.store.kind === 'postgres') await sql`SELECT pg_advisory_xact_lock(hashtext(${`ldfleet-owner:${ownerId}`}))`.execute(trx);
+    const row = await trx
+      .selectFrom('operations')
+      .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+      .where('owner_id', '=', ownerId)
+      .where('status', 'in', ['queued', 'running'])
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
   }
 
   async list(filter: OperationFilter, page: PageRequest, order: Order = 'asc'): Promise<Page<OperationsTable>> {
@@ -89,7 +151,8 @@ export class OperationRepository {
     if (filter.emulator !== undefined) query = query.where('emulator_id', '=', filter.emulator);
     if (filter.workstation !== undefined) query = query.where('workstation_id', '=', filter.workstation);
     if (filter.action !== undefined) query = query.where('action', '=', filter.action);
-    return paginate(query, 'id', page, order);
+    const result = await paginate(query, 'id', page, order);
+    return { ...result, items: await this.withParams(result.items) };
   }
 
   async listBatches(filter: BatchFilter, page: PageRequest, order: Order): Promise<Page<BatchesTable>> {
@@ -138,7 +201,7 @@ export class OperationRepository {
    */
   async markWaiting(workstationId: string, lane: ActionClass | undefined, reason: WaitingReason, message: string, now: number): Promise<OperationsTable[]> {
     const at = nowIso(now);
-    return this.db
+    const rows = await this.db
       .updateTable('operations')
       .set({ waiting_reason: reason, waiting_message: message, waiting_since: at, updated_at: at })
       .where('workstation_id', '=', workstationId)
@@ -148,6 +211,7 @@ export class OperationRepository {
       .where((eb) => eb.or([eb('waiting_reason', 'is', null), eb('waiting_reason', '!=', reason)]))
       .returningAll()
       .execute();
+    return this.withParams(rows);
   }
 
   /** Queued operations of workstations that are offline now (by the fleet's record), not yet marked so. */
@@ -184,7 +248,9 @@ export class OperationRepository {
   /** Operations `running` on these workstations (to find those no attempt of this process is behind). */
   async runningOn(workstationIds: readonly string[]): Promise<OperationsTable[]> {
     if (workstationIds.length === 0) return [];
-    return this.db.selectFrom('operations').selectAll().where('status', '=', 'running').where('workstation_id', 'in', [...workstationIds]).orderBy('id').execute();
+    return this.withParams(
+      await this.db.selectFrom('operations').selectAll().where('status', '=', 'running').where('workstation_id', 'in', [...workstationIds]).orderBy('id').execute(),
+    );
   }
 
   /**
@@ -194,7 +260,7 @@ export class OperationRepository {
    */
   async claimNext(workstationId: string, lane: ActionClass, now: number): Promise<OperationsTable | undefined> {
     const at = nowIso(now);
-    return this.db.transaction().execute(async (trx) => {
+    const claimed = await this.db.transaction().execute(async (trx) => {
       const candidate = await trx
         .selectFrom('operations')
         .select('id')
@@ -224,6 +290,7 @@ export class OperationRepository {
         .returningAll()
         .executeTakeFirst();
     });
+    return this.one(claimed);
   }
 
   /** Workstations with queued operations (due now or later), for the dispatcher's sweep. */
@@ -247,13 +314,9 @@ export class OperationRepository {
   }
 
   async runningOf(workstationId: string): Promise<OperationsTable[]> {
-    return this.db
-      .selectFrom('operations')
-      .selectAll()
-      .where('workstation_id', '=', workstationId)
-      .where('status', '=', 'running')
-      .orderBy('id')
-      .execute();
+    return this.withParams(
+      await this.db.selectFrom('operations').selectAll().where('workstation_id', '=', workstationId).where('status', '=', 'running').orderBy('id').execute(),
+    );
   }
 
   /**
@@ -266,13 +329,15 @@ export class OperationRepository {
     values: Partial<Omit<OperationsTable, 'id'>>,
     now: number,
   ): Promise<OperationsTable | undefined> {
-    return this.db
-      .updateTable('operations')
-      .set({ ...values, updated_at: nowIso(now) })
-      .where('id', '=', id)
-      .where('status', 'in', [...from])
-      .returningAll()
-      .executeTakeFirst();
+    return this.one(
+      await this.db
+        .updateTable('operations')
+        .set({ ...values, updated_at: nowIso(now) })
+        .where('id', '=', id)
+        .where('status', 'in', [...from])
+        .returningAll()
+        .executeTakeFirst(),
+    );
   }
 
   /** `transition` for many operations at once; returns the rows that changed. */
@@ -295,7 +360,7 @@ export class OperationRepository {
           .execute()),
       );
     }
-    return changed;
+    return this.withParams(changed);
   }
 
   async setRpcId(id: string, rpcId: string | null): Promise<void> {
@@ -308,12 +373,7 @@ export class OperationRepository {
   }
 
   async setProgress(id: string, progress: string, now: number): Promise<OperationsTable | undefined> {
-    return this.db
-      .updateTable('operations')
-      .set({ progress, updated_at: nowIso(now) })
-      .where('id', '=', id)
-      .returningAll()
-      .executeTakeFirst();
+    return this.one(await this.db.updateTable('operations').set({ progress, updated_at: nowIso(now) }).where('id', '=', id).returningAll().executeTakeFirst());
   }
 
   async getBatch(id: string): Promise<BatchesTable | undefined> {

@@ -3,19 +3,20 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { EmulatorsTable } from '../fleet/index.js';
 import { HttpError, conflict, notFound } from '../http/index.js';
 import type { OperationEngine } from './engine.js';
-import { ActionFailure } from './errors.js';
+import { ActionFailure, ReadRefusedError } from './errors.js';
 import type { Placement } from './placement.js';
 import type { FleetPort } from './ports.js';
-import { IdempotencyConflictError, OperationStateError, requestDigest } from './service.js';
+import { IdempotencyConflictError, OperationStateError, QueueLimitError, requestDigest } from './service.js';
 import type { NewOperation, OperationService, Requester, Stored } from './service.js';
 import type { Batch, Operation } from './types.js';
+import type { Uploads } from './uploads.js';
 
 export interface OpsRouteDeps {
   readonly service: OperationService;
   readonly engine: OperationEngine;
   readonly placement: Placement;
   readonly fleet: FleetPort;
-  readonly uploadDir: string;
+  readonly uploads: Uploads;
   readonly uploadMaxBytes: number;
 }
 
@@ -33,6 +34,14 @@ export function submitter(service: OperationService): Submit {
       return stored.kind === 'operation' ? stored.operation : stored.batch;
     } catch (error) {
       if (error instanceof IdempotencyConflictError) throw conflict(error.message);
+      if (error instanceof QueueLimitError) {
+        throw new HttpError(429, 'too_many_queued_operations', error.message, {
+          limit: error.limit,
+          unfinished: error.unfinished,
+          requested: error.requested,
+          retryAfterSeconds: 60,
+        });
+      }
       throw error;
     }
   };
@@ -63,6 +72,9 @@ function requesterOf(request: FastifyRequest, digestOf: unknown): Requester {
 
 /** A synchronous call's failure as an HTTP error. */
 export function httpErrorOf(error: unknown): unknown {
+  if (error instanceof ReadRefusedError) {
+    return new HttpError(429, error.code, error.message, { limit: error.limit, retryAfterSeconds: error.retryAfterSeconds });
+  }
   if (!(error instanceof ActionFailure)) return error;
   const status = { transport: 503, circuit_open: 503, timeout: 504, conflict: 409, ldconsole: 502 }[error.category];
   return new HttpError(status, error.category === 'transport' ? 'workstation_offline' : error.code, error.message, error.toJSON());

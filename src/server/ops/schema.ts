@@ -42,6 +42,8 @@ export interface OperationsTable {
   waiting_since: string | null;
   /** The request's own grace for an offline workstation; null = the server's `offlineGraceMs`. */
   offline_grace_ms: number | null;
+  /** The id of the user who asked for it (their cap of unfinished operations); null before 0008. */
+  owner_id: string | null;
 }
 
 export interface BatchesTable {
@@ -57,6 +59,8 @@ export interface BatchesTable {
   status: string;
   /** 1 once the batch was cancelled as a whole. */
   cancel_requested: number;
+  /** JSON object: the params every child shares, stored once (children keep only their own); null = none. */
+  child_params: string | null;
 }
 
 /** A replayed POST with the same key returns the stored operation or batch. */
@@ -169,5 +173,33 @@ export const operationWaitingMigration: Migration = {
       for (const row of rows) counts[row.status as OperationStatus] = Number(row.n);
       await typed.updateTable('batches').set({ status: batchStatusOf(counts, Number(batch.total), false) }).where('id', '=', batch.id).execute();
     }
+  },
+};
+
+/**
+ * Params a batch's children share are stored once, in the batch (`child_params`); children keep
+ * only what differs (a 10,000-target shell batch wrote its command 10,000 times). Existing
+ * batches whose children all have the same params are folded the same way. Operations record
+ * their owner's id for the per-user cap; unfinished ones get it from their creator's name.
+ */
+export const batchParamsMigration: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema.alterTable('batches').addColumn('child_params', 'text').execute();
+    await db.schema.alterTable('operations').addColumn('owner_id', 'text').execute();
+    await db.schema.createIndex('operations_owner_status').on('operations').columns(['owner_id', 'status']).execute();
+    const typed = db as unknown as Kysely<{ batches: BatchesTable; operations: OperationsTable; users: { id: string; username: string } }>;
+    const batches = await typed.selectFrom('batches').select('id').execute();
+    for (const batch of batches) {
+      const distinct = await typed.selectFrom('operations').select('params').distinct().where('batch_id', '=', batch.id).limit(2).execute();
+      const [only] = distinct;
+      if (distinct.length !== 1 || !only) continue;
+      await typed.updateTable('batches').set({ child_params: only.params }).where('id', '=', batch.id).execute();
+      await typed.updateTable('operations').set({ params: '{}' }).where('batch_id', '=', batch.id).execute();
+    }
+    await typed
+      .updateTable('operations')
+      .set((eb) => ({ owner_id: eb.selectFrom('users').select('users.id').whereRef('users.username', '=', 'operations.created_by').limit(1) }))
+      .where('status', 'in', ['queued', 'running'])
+      .execute();
   },
 };

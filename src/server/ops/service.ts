@@ -14,6 +14,7 @@ import { toBatch, toOperation } from './repository.js';
 import type { OperationsTable } from './schema.js';
 import type { Action, Batch, Operation } from './types.js';
 import { emptyCounts } from './types.js';
+import { transferIdOf } from './uploads.js';
 import './events.js';
 
 /** What a retried operation starts from again. */
@@ -32,6 +33,11 @@ const RETRY_VALUES = {
 
 /** Rows per multi-row insert: well under both databases' bound-parameter limits. */
 const ROWS_PER_INSERT = 200;
+/** Rows inserted (or announced) between two yields to the event loop. */
+const ROWS_PER_SLICE = 1000;
+
+/** Lets timers and I/O run between slices of a big batch, so a 10,000-row insert never holds the loop for long. */
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export interface NewOperation {
   action: Action;
@@ -62,9 +68,20 @@ export class IdempotencyConflictError extends Error {
   }
 }
 
+/** The request would pass the user's cap of unfinished operations (HTTP 429); nothing was created. */
+export class QueueLimitError extends Error {
+  constructor(
+    readonly limit: number,
+    readonly unfinished: number,
+    readonly requested: number,
+  ) {
+    super(`you have ${unfinished} operations queued or running and asked for ${requested} more; at most ${limit} may be unfinished at once (wait for some to finish or cancel them)`);
+  }
+}
+
 export class OperationStateError extends Error {
   constructor(
-    readonly code: 'not_found' | 'already_finished' | 'not_retryable' | 'nothing_to_retry',
+    readonly code: 'not_found' | 'already_finished' | 'not_retryable' | 'nothing_to_retry' | 'upload_gone',
     message: string,
   ) {
     super(message);
@@ -111,7 +128,8 @@ export class OperationService {
 
   async submitOperation(requester: Requester, operation: NewOperation): Promise<Operation> {
     const stored = await this.store(requester, async (trx, now) => {
-      const row = operationRow(operation, undefined, requester.name, now);
+      await this.checkQueueLimit(trx, requester, 1);
+      const row = operationRow(operation, undefined, requester, now);
       await trx.insertInto('operations').values(row).execute();
       return { kind: 'operation' as const, id: row.id, rows: [row] };
     });
@@ -125,7 +143,9 @@ export class OperationService {
     operations: readonly NewOperation[],
   ): Promise<Batch> {
     const stored = await this.store(requester, async (trx, now) => {
+      await this.checkQueueLimit(trx, requester, operations.length);
       const id = newId(now);
+      const shared = sharedParams(operations);
       await trx
         .insertInto('batches')
         .values({
@@ -140,11 +160,17 @@ export class OperationService {
           finished_at: operations.length === 0 ? nowIso(now) : null,
           status: operations.length === 0 ? 'succeeded' : 'queued',
           cancel_requested: 0,
+          child_params: shared === undefined ? null : JSON.stringify(shared),
         })
         .execute();
-      const rows = operations.map((operation) => operationRow(operation, id, requester.name, now));
-      for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
-        await trx.insertInto('operations').values(rows.slice(start, start + ROWS_PER_INSERT)).execute();
+      // Rows as announced (whole params) and as stored (only what differs from the shared ones).
+      const rows: OperationsTable[] = [];
+      for (let start = 0; start < operations.length; start += ROWS_PER_INSERT) {
+        const chunk = operations.slice(start, start + ROWS_PER_INSERT).map((operation) => operationRow(operation, id, requester, now));
+        rows.push(...chunk);
+        const stored = shared === undefined ? chunk : chunk.map((row, i) => ({ ...row, params: JSON.stringify(ownParams(operations[start + i]?.params ?? {}, shared)) }));
+        await trx.insertInto('operations').values(stored).execute();
+        if ((start + ROWS_PER_INSERT) % ROWS_PER_SLICE === 0) await yieldToLoop();
       }
       return { kind: 'batch' as const, id, rows };
     });
@@ -199,8 +225,13 @@ export class OperationService {
     throw new OperationStateError('already_finished', `operation ${id} is already ${row.status}`);
   }
 
-  /** Failed or cancelled ⇒ queued again; its attempts go on counting. */
+  /** Failed or cancelled ⇒ queued again; its attempts go on counting. An install whose upload was deleted cannot be. */
   async retry(id: string): Promise<Operation> {
+    const previous = await this.repo.get(id);
+    const transferId = previous ? transferIdOf(previous) : undefined;
+    if (transferId !== undefined && !(await this.engine.uploads.exists(transferId))) {
+      throw new OperationStateError('upload_gone', `the APK of operation ${id} was deleted when it ended; upload it again`);
+    }
     const now = this.engine.clock.now();
     const row = await this.repo.transition(
       id,
@@ -264,6 +295,14 @@ export class OperationService {
     return batch;
   }
 
+  /** Refuses (nothing written) a request that would pass the user's cap of unfinished operations. */
+  private async checkQueueLimit(trx: Transaction<Database>, requester: Requester, requested: number): Promise<void> {
+    const limit = this.engine.options.maxQueuedPerUser;
+    if (requested === 0) return;
+    const unfinished = await this.repo.unfinishedOf(trx, requester.principal);
+    if (unfinished + requested > limit) throw new QueueLimitError(limit, unfinished, requested);
+  }
+
   /**
    * Writes the idempotency record and the rows in one transaction, then announces them and
    * wakes the dispatcher. Two concurrent requests with one key: the loser's insert of the key
@@ -310,7 +349,10 @@ export class OperationService {
   private async announceWritten(written: { kind: 'operation' | 'batch'; id: string; rows: OperationsTable[] }): Promise<Stored> {
     const summary = written.kind === 'batch' ? await this.batchNow(written.id) : undefined;
     if (summary) this.bus.publish('batch.created', summary);
-    for (const row of written.rows) this.engine.announce(row, 'operation.created');
+    for (const [i, row] of written.rows.entries()) {
+      this.engine.announce(row, 'operation.created');
+      if ((i + 1) % ROWS_PER_SLICE === 0) await yieldToLoop();
+    }
     if (summary?.finishedAt !== undefined) this.bus.publish('batch.finished', summary);
     for (const workstationId of new Set(written.rows.map((row) => row.workstation_id))) this.engine.kick(workstationId);
     if (written.kind === 'operation') {
@@ -324,7 +366,24 @@ export class OperationService {
   }
 }
 
-function operationRow(operation: NewOperation, batchId: string | undefined, createdBy: string, now: number): OperationsTable {
+/** The params every operation has with the same value, or undefined when they share none. */
+function sharedParams(operations: readonly NewOperation[]): Record<string, unknown> | undefined {
+  const [first] = operations;
+  if (!first) return undefined;
+  const shared: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(first.params)) {
+    const text = JSON.stringify(value);
+    if (operations.every((operation) => key in operation.params && (operation.params[key] === value || JSON.stringify(operation.params[key]) === text))) shared[key] = value;
+  }
+  return Object.keys(shared).length === 0 ? undefined : shared;
+}
+
+/** What an operation's params add to the shared ones. */
+function ownParams(params: Record<string, unknown>, shared: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(params).filter(([key]) => !(key in shared)));
+}
+
+function operationRow(operation: NewOperation, batchId: string | undefined, requester: Requester, now: number): OperationsTable {
   const at = nowIso(now);
   return {
     id: newId(now),
@@ -339,7 +398,8 @@ function operationRow(operation: NewOperation, batchId: string | undefined, crea
     result: null,
     error: null,
     progress: null,
-    created_by: createdBy,
+    created_by: requester.name,
+    owner_id: requester.principal,
     created_at: at,
     started_at: null,
     finished_at: null,

@@ -51,6 +51,9 @@ export function engineOptionsFromConfig(config: Config, overrides: Partial<Engin
     retry: { ...DEFAULT_ENGINE_OPTIONS.retry, maxAttempts: config.retryMaxAttempts, baseDelayMs: config.retryBaseDelayMs },
     breaker: { consecutiveFailures: config.breakerFailures, halfOpenAfterMs: config.breakerHalfOpenMs },
     offlineGraceMs: config.offlineGraceMs,
+    syncReads: { perUser: config.maxConcurrentReadsPerUser, waitingPerWorkstation: config.maxWaitingReadsPerWorkstation },
+    uploads: { ...DEFAULT_ENGINE_OPTIONS.uploads, quotaBytes: config.uploadQuotaBytes, orphanMaxAgeMs: config.uploadOrphanMaxAgeMs },
+    maxQueuedPerUser: config.maxQueuedOperationsPerUser,
     uploadDir: join(config.dataDir, 'uploads'),
     ...overrides,
   };
@@ -67,7 +70,7 @@ export function createOperations(deps: OperationsDeps): Operations {
     unit: {
       name: 'operations',
       routes: (api) =>
-        registerOpsRoutes(api, { service, engine, placement, fleet: deps.fleet, uploadDir: deps.options.uploadDir, uploadMaxBytes: deps.uploadMaxBytes }),
+        registerOpsRoutes(api, { service, engine, placement, fleet: deps.fleet, uploads: engine.uploads, uploadMaxBytes: deps.uploadMaxBytes }),
     },
     workstationExtras: (ids) => new Map(ids.map((id) => [id, { breaker: engine.breakerState(id) }])),
   };

@@ -13,7 +13,7 @@ import { fleetNow, onOperation } from '../live.js';
 import { indexWorkstations, useWorkstations } from '../queries.js';
 import { setSearchParam, useLocation } from '../router.js';
 import { api, can, useSession } from '../session.js';
-import { StatusBadge, errorText, isMissingRoute } from '../ui.js';
+import { StatusBadge, errorText } from '../ui.js';
 
 export function BatchDrawer() {
   const location = useLocation();
@@ -63,27 +63,22 @@ function BatchProgress({ id }: { id: string }) {
   if (loaded.error) return <Alert color="red" role="alert">{errorText(loaded.error)}</Alert>;
   if (!batch.data) return <Text>Loading…</Text>;
   const data = batch.data;
-  const counts = children.size >= data.total ? byWorkstation(children.values()).reduce((sum, one) => {
+  const live = children.size >= data.total;
+  const counts = live ? byWorkstation(children.values()).reduce((sum, one) => {
     for (const key of Object.keys(sum) as (keyof typeof sum)[]) sum[key] += one.counts[key];
     return sum;
   }, { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 }) : data.counts;
   const overall = progressOf(counts, data.total);
   const perWorkstation = byWorkstation(children.values());
   const failed = failures(children.values());
-  const status = batchStatus({ ...data, counts });
+  // Counts from the live children are newer than the batch last fetched, and so is their status.
+  const status = live ? batchStatus({ counts, total: data.total, finishedAt: data.finishedAt }) : batchStatus(data);
   const operator = can(session.role, 'operator');
 
   const act = async (verb: 'retry' | 'cancel') => {
     setMessage(null);
     try {
-      try {
-        await (verb === 'retry' ? api().retryBatch(id) : api().cancelBatch(id));
-      } catch (error) {
-        if (!isMissingRoute(error)) throw error;
-        // An older server without the batch routes: act on each child.
-        const targets = [...children.values()].filter((operation) => (verb === 'retry' ? operation.status === 'failed' : operation.status === 'queued' || operation.status === 'running'));
-        await Promise.all(targets.map((operation) => (verb === 'retry' ? api().retryOperation(operation.id) : api().cancelOperation(operation.id))));
-      }
+      await (verb === 'retry' ? api().retryBatch(id) : api().cancelBatch(id));
       setMessage({ color: 'teal', text: verb === 'retry' ? 'Failed operations re-queued.' : 'Cancelling the rest.' });
       void queryClient.invalidateQueries({ queryKey: ['batch', id] });
     } catch (error) {

@@ -8,7 +8,7 @@ import { displayState } from '../logic/filters.js';
 import { useFleet } from '../live.js';
 import { navigate } from '../router.js';
 import { api, can, useSession } from '../session.js';
-import { StateBadge, StatusBadge, ago, errorText, isMissingRoute } from '../ui.js';
+import { StateBadge, StatusBadge, ago, errorText } from '../ui.js';
 import { SettingsForm } from './SettingsForm.js';
 
 export function EmulatorView({ id }: { id: string }) {
@@ -200,7 +200,7 @@ function Apps({ id, running, operator, run }: { id: string; running: boolean; op
         </Button>
       </Group>
       {!running && <Text c="dimmed" size="sm">Start the emulator to list its apps.</Text>}
-      {apps.error && <Text size="sm" c={isMissingRoute(apps.error) ? 'dimmed' : 'red'}>{isMissingRoute(apps.error) ? 'This server cannot list apps yet.' : errorText(apps.error)}</Text>}
+      {apps.error && <Text size="sm" c="red">{errorText(apps.error)}</Text>}
       <Stack gap={4}>
         {(apps.data?.items ?? []).map((app) => (
           <Group key={app.packageName} justify="space-between" wrap="nowrap">

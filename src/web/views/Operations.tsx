@@ -8,7 +8,7 @@ import { fleetNow } from '../live.js';
 import { indexWorkstations, useWorkstations } from '../queries.js';
 import { setSearchParam } from '../router.js';
 import { api, can, useSession } from '../session.js';
-import { StatusBadge, ago, errorText, isMissingRoute } from '../ui.js';
+import { StatusBadge, ago, errorText } from '../ui.js';
 
 const ACTIONS = ['start', 'stop', 'restart', 'delete', 'modify', 'rename', 'create', 'clone', 'installApp', 'uninstallApp', 'launchApp', 'killApp', 'shell'];
 const OPERATION_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
@@ -54,7 +54,7 @@ function Batches() {
         <Select size="xs" w={140} label="Status" placeholder="any" clearable data={BATCH_STATUSES} value={status} onChange={setStatus} />
         <Select size="xs" w={140} label="Action" placeholder="any" clearable data={ACTIONS} value={action} onChange={setAction} />
       </Group>
-      {batches.error && (isMissingRoute(batches.error) ? <Alert color="gray">This server does not list batches yet; open a batch from its operations.</Alert> : <Alert color="red">{errorText(batches.error)}</Alert>)}
+      {batches.error && <Alert color="red">{errorText(batches.error)}</Alert>}
       <Table striped highlightOnHover fz="sm" aria-label="Batches">
         <Table.Thead>
           <Table.Tr>
