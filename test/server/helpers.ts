@@ -141,7 +141,8 @@ export async function startTestServer(
       databaseUrl: database.databaseUrl,
       adminPassword,
       jwtSecret: TEST_JWT_SECRET,
-      logLevel: 'silent',
+      // LDFLEET_TEST_LOG_LEVEL=info shows the server's log while debugging a test.
+      logLevel: (process.env.LDFLEET_TEST_LOG_LEVEL ?? 'silent') as Config['logLevel'],
       loginMaxPerIp: 100_000,
       loginMaxPerUser: 100_000,
       ...settings,

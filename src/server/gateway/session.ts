@@ -26,6 +26,7 @@ export class AgentSession {
   private hello: HelloMessage | null = null;
   private helloReceived = false;
   private lastFrameAt = Date.now();
+  private lastCheckAt = Date.now();
   private badFrameTimes: number[] = [];
   private readonly pending = new PendingCalls();
   /** Reports are applied one after another, in the order the agent sent them. */
@@ -142,9 +143,24 @@ export class AgentSession {
   }
 
   private checkLiveness(): void {
-    const silentMs = Date.now() - this.lastFrameAt;
+    const now = Date.now();
     const limitMs = this.limits.intervals.heartbeatMs * this.limits.missedHeartbeats;
-    if (silentMs <= limitMs) return;
+    const stalledMs = now - this.lastCheckAt;
+    this.lastCheckAt = now;
+    // When this process's own loop stalled, the agent's frames may sit unread behind this timer:
+    // the silence is ours, so the agent gets a fresh window instead of being cut off.
+    if (stalledMs > limitMs / 2) {
+      this.lastFrameAt = Math.max(this.lastFrameAt, now);
+      return;
+    }
+    if (now - this.lastFrameAt <= limitMs) return;
+    // Judge after one I/O turn, so frames that arrived during this timer phase count.
+    setImmediate(() => {
+      if (this.phase !== 'ended' && Date.now() - this.lastFrameAt > limitMs) this.timeOut();
+    });
+  }
+
+  private timeOut(): void {
     if (this.phase === 'awaiting-hello') this.end(AgentCloseCode.helloTimeout, 'no hello', { peerMayBeDead: true });
     else this.end(AgentCloseCode.heartbeatTimeout, 'no heartbeat', { peerMayBeDead: true });
   }
