@@ -67,9 +67,9 @@ function request(url: string, options: { method?: string; localAddress?: string;
 /** Samples `/healthz` one request after another until stopped; the latencies in ms. */
 function sampleHealth(baseUrl: string): { stop(): Promise<number[]> } {
   const latencies: number[] = [];
-  let running = true;
+  const stopped = new AbortController();
   const loop = (async () => {
-    while (running) {
+    while (!stopped.signal.aborted) {
       const started = performance.now();
       await request(`${baseUrl}/healthz`);
       latencies.push(performance.now() - started);
@@ -78,7 +78,7 @@ function sampleHealth(baseUrl: string): { stop(): Promise<number[]> } {
   })();
   return {
     async stop() {
-      running = false;
+      stopped.abort();
       await loop;
       return latencies;
     },
@@ -225,10 +225,10 @@ async function loginUnderGuessing(baseUrl: string) {
     await login('127.0.0.1', ADMIN_PASSWORD);
     alone.push(performance.now() - started);
   }
-  let guessing = true;
+  const userDone = new AbortController();
   const attackerStatuses = new Map<number, number>();
   const attacker = (async () => {
-    for (let i = 0; guessing && i < 2000; i++) {
+    for (let i = 0; !userDone.signal.aborted && i < 2000; i++) {
       const status = await login('127.0.0.2', `wrong-guess-${i}`);
       attackerStatuses.set(status, (attackerStatuses.get(status) ?? 0) + 1);
     }
@@ -239,7 +239,7 @@ async function loginUnderGuessing(baseUrl: string) {
     const status = await login('127.0.0.1', ADMIN_PASSWORD);
     user.push({ status, ms: performance.now() - started });
   }
-  guessing = false;
+  userDone.abort();
   await attacker;
   return {
     loginAloneMs: { p50: round(percentile(alone, 0.5)), max: round(Math.max(...alone)) },

@@ -114,13 +114,13 @@ try {
       if (Date.now() > deadline) throw new Error('the fleet view did not load 10,000 rows in 60 s');
       await new Promise((done) => setTimeout(done, 50));
     }
-    const marks = (await page.evaluate('window.benchMarks')) as { firstRow: number; allLoaded: number };
+    const marks = await page.evaluate<{ firstRow: number; allLoaded: number }>('window.benchMarks');
     firstRender.push(marks.firstRow);
     allLoaded.push(marks.allLoaded);
   }
 
   // Which rows are on screen: the storm changes them among the others, and their changes are timed.
-  const visible = (await page.evaluate("[...document.querySelectorAll('tr[data-emulator]')].map((row) => row.dataset.emulator)")) as string[];
+  const visible = await page.evaluate<string[]>("[...document.querySelectorAll('tr[data-emulator]')].map((row) => row.dataset.emulator)");
   const emulators = await client.all((p) => client.listEmulators(p));
   const keyOf = new Map(emulators.map((emulator) => [emulator.id, { w: workstationIds.indexOf(emulator.workstationId), index: emulator.index }]));
   const onScreen = visible.slice(0, 20).map((id) => ({ id, ...keyOf.get(id)! }));
@@ -158,7 +158,7 @@ try {
   }
   await new Promise((done) => setTimeout(done, 1000));
   unsubscribe();
-  const changes = (await page.evaluate('window.benchMarks.changes')) as { id: string; at: number }[];
+  const changes = await page.evaluate<{ id: string; at: number }[]>('window.benchMarks.changes');
   const seenAt = new Map<string, number[]>();
   for (const change of changes) {
     if (!seenAt.has(change.id)) seenAt.set(change.id, []);

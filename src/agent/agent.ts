@@ -209,24 +209,27 @@ export class Agent {
 
   /** Polls one after another (never overlapping), the first one at once: it carries the full snapshot. */
   private pollInventory(session: number, intervalMs: number): void {
-    this.feed
-      .refresh()
-      .then(
-        () => this.health.list2Succeeded(),
-        (error: unknown) => {
-          this.health.list2Failed(describeError(error));
-          this.logPollFailure(error);
-        },
-      )
-      .then(() => this.checkInstallDir(false))
-      .finally(() => {
-        if (session !== this.session || this.workstationId === undefined) return;
-        const timer = setTimeout(() => {
-          this.timers.delete(timer);
-          this.pollInventory(session, intervalMs);
-        }, intervalMs);
-        this.timers.add(timer);
-      });
+    // Fire and forget: pollOnce never rejects, and the next poll is armed only once this one ended.
+    void this.pollOnce().then(() => {
+      if (session !== this.session || this.workstationId === undefined) return;
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        this.pollInventory(session, intervalMs);
+      }, intervalMs);
+      this.timers.add(timer);
+    });
+  }
+
+  /** One inventory poll, then the install-dir check. A failed poll is logged and counted; the next tick tries again. */
+  private async pollOnce(): Promise<void> {
+    try {
+      await this.feed.refresh();
+      this.health.list2Succeeded();
+    } catch (error) {
+      this.health.list2Failed(describeError(error));
+      this.logPollFailure(error);
+    }
+    await this.checkInstallDir(false);
   }
 
   private sendMetrics(): void {

@@ -65,8 +65,9 @@ export class TransferStore {
   receive(chunk: FileChunkMessage): void {
     let transfer = this.transfers.get(chunk.transferId);
     if (transfer?.complete) {
-      // The server resent a whole transfer under the same id (after a reconnect): start over.
-      this.discard(chunk.transferId);
+      // The server resent a whole transfer under the same id (after a reconnect): start over. The
+      // old file is deleted in the background (discard never rejects); the new one gets its own name.
+      void this.discard(chunk.transferId);
       transfer = undefined;
     }
     if (transfer === undefined) {
@@ -167,6 +168,11 @@ export class TransferStore {
     transfer.held = 0;
   }
 
+  /**
+   * Forgets a transfer and deletes its file. Never rejects, so timers and `release` (in an
+   * install's `finally`) can call it: a file that cannot be deleted now stays in the private temp
+   * dir, which `close` removes whole.
+   */
   private async discard(transferId: string): Promise<void> {
     const transfer = this.transfers.get(transferId);
     if (transfer === undefined) return;
@@ -174,6 +180,10 @@ export class TransferStore {
     clearTimeout(transfer.expiry);
     this.unhold(transfer);
     await transfer.writes;
-    await rm(await this.pathOf(transfer), { force: true });
+    try {
+      await rm(await this.pathOf(transfer), { force: true });
+    } catch {
+      // Left for close(); see above.
+    }
   }
 }

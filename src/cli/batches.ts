@@ -50,7 +50,7 @@ export function addBatchCommands(program: Command): void {
       const query: BatchQuery = {
         ...(flags.status ? { status: flags.status as BatchQuery['status'] } : {}),
         ...(flags.action ? { action: flags.action } : {}),
-        ...(flags.order ? { order: flags.order as 'asc' | 'desc' } : {}),
+        ...(flags.order ? { order: flags.order } : {}),
       };
       const page = await listPage(session, flags, (p) => session.client.listBatches({ ...p, ...query }));
       printList(session.output, page, COLUMNS, 'batches');

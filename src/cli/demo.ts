@@ -94,8 +94,8 @@ async function startWorkstation(client: LdfleetClient, url: string, number: numb
     // The token travels in the environment, out of process lists.
     { env: home.env({ LDFLEET_AGENT_TOKEN: enrollmentToken }), stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  agent.stdout?.pipe(log);
-  agent.stderr?.pipe(log);
+  agent.stdout.pipe(log);
+  agent.stderr.pipe(log);
   return agent;
 }
 

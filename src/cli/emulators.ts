@@ -112,7 +112,7 @@ function settingsOf(flags: SettingsFlags): SettingsInput | undefined {
     if (flags[key] !== undefined) settings[key] = flags[key];
   }
   for (const key of ['root', 'autoRotate', 'lockWindow'] as const) if (flags[key] !== undefined) settings[key] = flags[key];
-  return Object.keys(settings).length > 0 ? (settings as SettingsInput) : undefined;
+  return Object.keys(settings).length > 0 ? settings : undefined;
 }
 
 export function addEmulatorCommands(program: Command): void {

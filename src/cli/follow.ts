@@ -135,8 +135,14 @@ function elapsed(operation: Operation): string {
 /** A shell operation's output, as it came (its exit code, where adb gives one, decides ours). */
 function printResult(session: Session, operation: Operation): void {
   if (operation.action !== 'shell') return;
-  const result = (operation.result ?? {}) as { output?: unknown };
-  if (typeof result.output === 'string' && result.output.length > 0) process.stdout.write(result.output.endsWith('\n') ? result.output : `${result.output}\n`);
+  const output = shellOutput(operation);
+  if (output.length > 0) process.stdout.write(output.endsWith('\n') ? output : `${output}\n`);
+}
+
+/** A shell command's output; '' when the result carries none. */
+function shellOutput(operation: Operation): string {
+  const output = (operation.result as { output?: unknown } | undefined)?.output;
+  return typeof output === 'string' ? output : '';
 }
 
 /** A shell command's own exit code, when the server reports one. */
@@ -199,7 +205,7 @@ async function printShellOutputs(session: Session, operations: readonly Operatio
   const label = labeller(session);
   for (const operation of operations) {
     if (operation.status !== 'succeeded') continue;
-    const text = String((operation.result as { output?: unknown } | undefined)?.output ?? '').trimEnd();
+    const text = shellOutput(operation).trimEnd();
     session.output.out(`${session.output.colors.bold(`== ${await label(operation)}`)}\n${text}`);
   }
 }
@@ -297,18 +303,19 @@ export async function followOperations(session: Session, flags: WaitFlags, opera
         },
         onResync: refetch,
         onStatus: (status, detail) => {
-          if (status === 'closed' && !signal.aborted) finish(detail?.error ?? new Error('event stream closed'));
+          if (status === 'closed' && !signal.aborted) finish({ error: detail?.error ?? new Error('event stream closed') });
         },
       });
       subscription.opened.then(refetch, () => undefined);
-      signal.addEventListener('abort', () => finish(signal.reason), { once: true });
+      signal.addEventListener('abort', () => finish({ error: signal.reason }), { once: true });
       let done = false;
-      function finish(error?: unknown) {
+      /** Succeeds without a failure, else rejects with its error (whatever it is, even undefined). */
+      function finish(failure?: { error: unknown }) {
         // Closing the subscription reports `closed`, which calls back here: settle once, first.
         if (done) return;
         done = true;
-        if (error === undefined) resolve();
-        else reject(error);
+        if (failure === undefined) resolve();
+        else reject(failure.error);
         clearInterval(poll);
         subscription.close();
       }

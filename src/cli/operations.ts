@@ -35,8 +35,9 @@ export function addOperationCommands(program: Command): void {
       .option('--action <action>', 'e.g. start, shell, installApp')
       .option('--order <order>', 'asc or desc'),
   ).action(
-    withSession(async (session, flags: PageFlags & Omit<OperationQuery, 'limit' | 'cursor'> & { order?: string }) => {
-      if (flags.status !== undefined && !STATUSES.includes(flags.status)) throw usageError(`--status must be one of ${STATUSES.join(', ')}`);
+    // Commander hands over whatever was typed: --status and --order are strings until checked here.
+    withSession(async (session, flags: PageFlags & Omit<OperationQuery, 'limit' | 'cursor' | 'status' | 'order'> & { status?: string; order?: string }) => {
+      if (flags.status !== undefined && !(STATUSES as readonly string[]).includes(flags.status)) throw usageError(`--status must be one of ${STATUSES.join(', ')}`);
       if (flags.order !== undefined && flags.order !== 'asc' && flags.order !== 'desc') throw usageError('--order must be asc or desc');
       const query: Record<string, string> = {};
       for (const key of ['status', 'batch', 'emulator', 'workstation', 'action', 'order'] as const) {

@@ -112,9 +112,14 @@ export function renderDetails(output: Output, pairs: readonly [string, unknown][
 
 function detailText(value: unknown): string {
   if (value === null || value === undefined || value === '') return '-';
-  if (Array.isArray(value)) return value.length === 0 ? '-' : value.map((item) => (typeof item === 'object' ? JSON.stringify(item) : String(item))).join(', ');
-  if (typeof value === 'object') return JSON.stringify(value);
-  return String(value);
+  if (Array.isArray(value)) return value.length === 0 ? '-' : value.map(itemText).join(', ');
+  return itemText(value);
+}
+
+/** A string, number or boolean as itself; anything else (an object, in practice) as JSON. */
+function itemText(value: unknown): string {
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value);
 }
 
 /** Prints a page of a list: JSON as the server sent it, or a table and a count line. */

@@ -53,11 +53,10 @@ function withoutSecrets(config: Config): Record<string, unknown> {
 }
 
 async function runServer(config: Config): Promise<void> {
-  const running: { server?: Server } = {};
-  let stopping = false;
+  const running: { server?: Server; signal?: string } = {};
   const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+    if (running.signal !== undefined) return;
+    running.signal = signal;
     if (running.server) void shutDown(running.server, signal);
   };
   // Installed before start-up so that a signal arriving during it is handled too, not fatal.
@@ -66,10 +65,11 @@ async function runServer(config: Config): Promise<void> {
   const { createServer } = await import('../server/index.js');
   const server = await createServer(config);
   running.server = server;
-  if (stopping) return shutDown(server, 'signal during start-up');
+  // A signal while the server was being created found nothing to shut down; one from now on
+  // shuts it down itself.
+  if (running.signal !== undefined) return shutDown(server, `${running.signal} during start-up`);
   const url = await server.listen();
   process.stdout.write(`ldfleet server listening on ${url} (API ${url}/api/v1, docs ${url}/docs)\n`);
-  if (stopping) return shutDown(server, 'signal during start-up');
 }
 
 async function shutDown(server: Server, reason: string): Promise<void> {

@@ -30,7 +30,7 @@ export function parseWhere(text: string): Where {
     where[key] = value;
   }
   if (Object.keys(where).length === 0) throw usageError('--where needs at least one key=value');
-  return where as Where;
+  return where;
 }
 
 export type Resolved = { kind: 'one'; emulator: Emulator } | { kind: 'batch'; target: BatchTarget; size?: number };

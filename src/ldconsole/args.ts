@@ -226,6 +226,8 @@ export type Action =
   | { readonly key: 'call.capture' };
 
 const KEYBOARD_KEYS = ['back', 'home', 'menu', 'volumeup', 'volumedown'];
+/** Checked although the type says so: an action can arrive from the wire, and its value lands on ldconsole's command line. */
+const NETWORK_STATES: readonly string[] = ['offline', 'connect'];
 
 export function actionArgs(action: Action): string[] {
   return ['--key', action.key, '--value', actionValue(action)];
@@ -248,7 +250,7 @@ function actionValue(action: Action): string {
       // The official comment says "纬度,经度": latitude first, unlike `locate --LLI`.
       return `${action.value.latitude},${action.value.longitude}`;
     case 'call.network':
-      if (action.value !== 'offline' && action.value !== 'connect') throw invalidArgument('action', 'call.network value must be offline or connect');
+      if (!NETWORK_STATES.includes(action.value)) throw invalidArgument('action', 'call.network value must be offline or connect');
       return action.value;
     case 'call.gravity': {
       const { x, y, z } = action.value;

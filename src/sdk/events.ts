@@ -165,7 +165,7 @@ export function isFinalOperation(operation: Operation): boolean {
 }
 
 export function isFinishedBatch(batch: Batch): boolean {
-  return batch.finishedAt !== undefined && batch.finishedAt !== null;
+  return batch.finishedAt !== undefined;
 }
 
 /**

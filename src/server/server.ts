@@ -160,7 +160,7 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
   ];
   await app.register(
     async (api) => {
-      for (const unit of units) await unit.routes(api as App, context);
+      for (const unit of units) await unit.routes(api, context);
     },
     { prefix: API_PREFIX },
   );

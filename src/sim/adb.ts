@@ -21,7 +21,7 @@ export function adbUnreachable(instance: Instance): CommandResult | undefined {
 /** `ldconsole adb Sel --command "<adb args>"`: a fake adb bound to the instance's serial. */
 export function runAdb(store: SimStore, instance: Instance, commandLine: string): CommandResult {
   const words = splitCommandLine(commandLine);
-  const [verb, ...rest] = words;
+  const [verb = '', ...rest] = words;
   if (verb === 'kill-server') return killServer(store);
   const fight = adbFight(store);
   if (fight) return fight;
@@ -46,7 +46,7 @@ export function runAdb(store: SimStore, instance: Instance, commandLine: string)
     case 'get-serialno':
       return ok(adbSerial(instance.index));
     default:
-      return ok(`adb: unknown command ${verb ?? ''}`.trimEnd());
+      return ok(`adb: unknown command ${verb}`.trimEnd());
   }
 }
 

@@ -43,7 +43,7 @@ function matches(rule: FaultRule, command: string, index: number | undefined): b
 
 function parseFaults(raw: unknown): FaultFile {
   if (Array.isArray(raw)) return { rules: raw as FaultRule[] };
-  return (raw ?? {}) as FaultFile;
+  return raw ?? {};
 }
 
 function fromEnv(env: NodeJS.ProcessEnv): FaultFile {

@@ -83,7 +83,8 @@ export function trustedConnect(trust: Trust): (options: tls.ConnectionOptions, c
     socket.once('error', onError);
     socket.once('secureConnect', () => {
       socket.off('error', onError);
-      const seen = socket.getPeerCertificate().fingerprint256;
+      // An empty object when the server sent no certificate, whatever PeerCertificate's type says.
+      const seen = socket.getPeerCertificate().fingerprint256 as string | undefined;
       if (trust.fingerprint !== undefined && seen !== trust.fingerprint) {
         socket.destroy();
         callback(new TrustError(`the server's certificate has fingerprint sha256:${seen ?? 'none'}, not the pinned sha256:${trust.fingerprint}`));

@@ -29,7 +29,7 @@ describeStores('workstation status', (kind) => {
     token = created.enrollmentToken;
   });
   afterAll(async () => {
-    for (const agent of agents) agent.close();
+    await Promise.all(agents.map((agent) => agent.close()));
     await t?.close();
   });
 
@@ -63,7 +63,7 @@ describeStores('workstation status', (kind) => {
 
     agent.send({ type: 'status', reason: 'list2_failing', message: 'list2 failed 3 times in a row' });
     await becomes({ status: 'degraded', statusReason: 'list2_failing' });
-    agent.close();
+    await agent.close();
     await becomes({ status: 'offline', statusReason: null });
     const again = await FakeAgent.connect(t.url, token);
     agents.push(again);

@@ -78,7 +78,8 @@ export function instance(index: number, overrides: Partial<ObservedInstance> = {
   };
 }
 
-type RpcHandler = (method: string, params: unknown, id: string) => Promise<unknown> | unknown;
+/** Answers a call with its result, or a promise of it. */
+type RpcHandler = (method: string, params: unknown, id: string) => unknown;
 
 /** An agent written against the protocol alone: what the gateway must accept from any agent. */
 export class FakeAgent {

@@ -77,8 +77,8 @@ it('runs the server and an agent from the install; the workstation goes online w
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(agent);
-  agent.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  agent.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  agent.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  agent.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<never>((_resolve, reject) => agent.once('exit', (code) => reject(new Error(`ldfleet agent exited with ${code}: ${output}`))));
 
   const names = await Promise.race([

@@ -84,14 +84,14 @@ function recordStartCalls(fleet: OpsFleet): Map<string, number[]> {
   const gateway = fleet.t.server.gateway;
   const call = gateway.call.bind(gateway);
   // Observes the real call and passes it on unchanged.
-  gateway.call = ((workstationId, method, params, options) => {
+  gateway.call = (workstationId, method, params, options) => {
     const id = options?.id;
     if (method === 'start' && (id === undefined || !seen.has(id))) {
       if (id !== undefined) seen.add(id);
       sends.set(workstationId, [...(sends.get(workstationId) ?? []), performance.now()]);
     }
     return call(workstationId, method, params, options);
-  }) as typeof gateway.call;
+  };
   return sends;
 }
 

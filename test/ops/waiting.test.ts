@@ -54,7 +54,7 @@ describeStores('operations waiting', (kind) => {
   it('says an operation waits for its offline workstation, fails it after the grace, and finishes the batch for the others', async () => {
     const targets = [await emulatorOn(online), await emulatorOn(offline, 'off-1')];
     const batch = await fleet.t.admin.createBatch({ action: 'start', target: { ids: targets } });
-    const children = (batch.operations ?? []) as Operation[];
+    const children = batch.operations ?? [];
     const stuck = children.find((operation) => operation.workstationId === offline);
     const fine = children.find((operation) => operation.workstationId === online);
     if (!stuck || !fine) throw new Error('the batch lacks a child per workstation');
@@ -65,7 +65,7 @@ describeStores('operations waiting', (kind) => {
     expect(waiting.waiting?.message).toContain(offline);
     expect(Number.isNaN(Date.parse(waiting.waiting?.since ?? ''))).toBe(false);
     // The event stream says it too.
-    expect(events.some((event) => event.type === 'operation.updated' && (event.data as Operation).id === stuck.id && (event.data as Operation).waiting?.reason === 'workstation_offline')).toBe(true);
+    expect(events.some((event) => event.type === 'operation.updated' && event.data.id === stuck.id && event.data.waiting?.reason === 'workstation_offline')).toBe(true);
 
     expect((await fleet.waitOperation(fine.id)).status).toBe('succeeded');
     // Within the grace the batch is not done: its offline child still waits.

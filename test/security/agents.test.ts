@@ -76,7 +76,7 @@ describe('a lying or flooding agent', () => {
 function captureLogger(): AgentLogger & { warnings: string[] } {
   const warnings: string[] = [];
   const quiet = () => undefined;
-  return { warnings, debug: quiet, info: quiet, error: quiet, warn: (_object: object, message: string) => warnings.push(message) } as AgentLogger & { warnings: string[] };
+  return { warnings, debug: quiet, info: quiet, error: quiet, warn: (_object: object, message: string) => warnings.push(message) };
 }
 
 describe('a hostile server against the agent', () => {

@@ -92,7 +92,7 @@ export class HostileGateway {
 
   async close(): Promise<void> {
     for (const socket of this.sockets) socket.terminate();
-    this.server.closeAllConnections?.();
+    this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }

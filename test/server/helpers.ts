@@ -142,7 +142,7 @@ export async function startTestServer(
       adminPassword,
       jwtSecret: TEST_JWT_SECRET,
       // LDFLEET_TEST_LOG_LEVEL=info shows the server's log while debugging a test.
-      logLevel: (process.env.LDFLEET_TEST_LOG_LEVEL ?? 'silent') as Config['logLevel'],
+      logLevel: process.env.LDFLEET_TEST_LOG_LEVEL ?? 'silent',
       loginMaxPerIp: 100_000,
       loginMaxPerUser: 100_000,
       ...settings,

@@ -1,4 +1,9 @@
+import { execFile } from 'node:child_process';
+import { symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { SIM_BIN } from '../../src/sim/index.js';
 import { byte, crlf, newHome, sim } from './helpers.js';
 
 describe.concurrent('ldconsole-sim: concurrency, faults, call log', { timeout: 120_000 }, () => {
@@ -77,18 +82,12 @@ describe.concurrent('ldconsole-sim: concurrency, faults, call log', { timeout: 1
   });
 
   it('treats a symlinked ldconsole.exe in a home with vms/ as that install', async () => {
-    const { symlinkSync } = await import('node:fs');
-    const { join } = await import('node:path');
-    const { execFile } = await import('node:child_process');
-    const { SIM_BIN } = await import('../../src/sim/index.js');
     const home = newHome();
     home.seed([{ name: 'linked' }]);
     const exe = join(home.dir, 'ldconsole.exe');
     symlinkSync(SIM_BIN, exe);
     const env = { ...process.env, LDFLEET_SIM_HOME: '' };
-    const stdout = await new Promise<string>((resolve, reject) =>
-      execFile(exe, ['list'], { env }, (error, out) => (error ? reject(error) : resolve(out))),
-    );
+    const { stdout } = await promisify(execFile)(exe, ['list'], { env });
     expect(stdout).toBe(crlf('linked'));
   });
 });

@@ -20,7 +20,7 @@ export async function startServerProcess(env: Record<string, string>, bin = LDFL
   });
   const url = await new Promise<string>((resolve, reject) => {
     let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       const listening = /listening on (http\S+)/.exec(output);
       if (listening?.[1]) resolve(listening[1]);

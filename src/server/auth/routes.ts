@@ -154,9 +154,9 @@ function authRoutes(api: App, { auth, audit, config }: AuthRouteContext): void {
     },
     async (request, reply) => {
       const principal = caller(request.principal);
-      const scope = request.body?.refreshToken === undefined ? 'every session' : 'one session';
+      const scope = request.body.refreshToken === undefined ? 'every session' : 'one session';
       request.audit({ target: { type: 'user', id: principal.userId, name: principal.username }, changes: { sessions: { to: `${scope} revoked` } } });
-      await auth.logout(principal, request.body?.refreshToken);
+      await auth.logout(principal, request.body.refreshToken);
       return reply.status(204).send(null);
     },
   );

@@ -48,7 +48,8 @@ export class AgentSession {
     this.workstationId = workstation.id;
     this.watchdog = setInterval(() => this.checkLiveness(), Math.max(10, Math.floor(limits.intervals.heartbeatMs / 2)));
     this.watchdog.unref();
-    socket.on('message', (data, isBinary) => this.receive(isBinary ? null : data.toString()));
+    // ws hands a text frame over as one Buffer, whatever its binaryType; only binary frames vary.
+    socket.on('message', (data, isBinary) => this.receive(isBinary ? null : (data as Buffer).toString()));
     socket.on('close', () => this.end(AgentCloseCode.serverShutdown, 'socket closed', { alreadyClosed: true }));
     socket.on('error', (error) => this.logger.warn({ err: error, workstationId: this.workstationId }, 'agent socket error'));
   }

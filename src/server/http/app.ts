@@ -2,7 +2,7 @@ import { randomUUID, timingSafeEqual, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import Fastify from 'fastify';
-import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { FastifyInstance, FastifySchema, FastifyServerOptions } from 'fastify';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
@@ -98,11 +98,11 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
     routerOptions: { maxParamLength: 500 },
     schemaController,
     schemaErrorFormatter: formatSchemaErrors,
-  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+  }).withTypeProvider<TypeBoxTypeProvider>();
 
   // JSON is the only body this API reads; anything else is answered 415 rather than parsed.
   app.removeContentTypeParser('text/plain');
-  acceptEmptyJson(app as unknown as FastifyInstance);
+  acceptEmptyJson(app);
   // No body is an empty object: `POST …/start` needs none, and a route that does need fields
   // says which ("must have required property 'name'") rather than "body must be object".
   app.addHook('preValidation', async (request) => {
@@ -133,7 +133,9 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
     },
     // @fastify/websocket hides its routes; one with a summary is meant to be read (`/api/v1/events`).
     transform: ({ schema, url, route }) => {
-      const documented = (route as { websocket?: boolean }).websocket === true && typeof schema?.summary === 'string';
+      // A route registered without a schema comes here with `schema` undefined, whatever the type says.
+      const given = schema as FastifySchema | undefined;
+      const documented = (route as { websocket?: boolean }).websocket === true && typeof given?.summary === 'string';
       return { schema: documented ? { ...schema, hide: false } : schema, url };
     },
   });
@@ -158,7 +160,9 @@ function acceptEmptyJson(app: FastifyInstance): void {
       done(null, undefined);
       return;
     }
-    parse(request, text, done);
+    // Fastify's default JSON parser answers through `done` and returns nothing; its type also
+    // admits the promise-returning kind of parser, hence the `void`.
+    void parse(request, text, done);
   });
 }
 

@@ -68,7 +68,8 @@ export class WorkstationBreakers {
         return 'closed';
       case CircuitState.HalfOpen:
         return 'half_open';
-      default:
+      case CircuitState.Open:
+      case CircuitState.Isolated:
         return Date.now() - entry.openedAt >= this.options.halfOpenAfterMs ? 'half_open' : 'open';
     }
   }

@@ -247,6 +247,7 @@ export class Dispatcher {
       do {
         this.pumpAgain.delete(workstationId);
         await this.admitAll(workstationId);
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() may set it while admitAll is awaited; TypeScript keeps the narrowing across the await
       } while (this.pumpAgain.has(workstationId) && !this.stopped);
     } catch (error) {
       // A store error: the sweep comes back to this workstation.

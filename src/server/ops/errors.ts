@@ -30,7 +30,7 @@ export function toActionFailure(error: unknown): ActionFailure {
   const candidate = error as Partial<ActionError> | null;
   if (candidate && typeof candidate.category === 'string' && CATEGORIES.has(candidate.category)) {
     return new ActionFailure(
-      candidate.category as ErrorCategory,
+      candidate.category,
       typeof candidate.code === 'string' ? candidate.code : candidate.category,
       typeof candidate.message === 'string' ? candidate.message : String(error),
     );

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { SelectQueryBuilder } from 'kysely';
 
 export interface Page<T> {
@@ -48,17 +49,17 @@ export async function paginate<DB, TB extends keyof DB, Row extends { id: string
   if (!Number.isSafeInteger(request.limit) || request.limit < 1 || request.limit > 1000) {
     throw new InvalidCursorError('limit must be an integer from 1 to 1000');
   }
-  // Kysely's column-name types cannot follow a generic table; the id column is checked by the caller.
-  /* eslint-disable @typescript-eslint/no-explicit-any */
-  const totalRow = await (query as any)
+  // Kysely's column-name types cannot follow a generic table: the id column goes in as a raw
+  // reference (`sql.ref` quotes it as an identifier), checked by the caller.
+  const id = sql.ref<string>(idColumn);
+  const totalRow = await query
     .clearSelect()
-    .select((eb: any) => eb.fn.countAll().as('total'))
+    .select((eb) => eb.fn.countAll().as('total'))
     .executeTakeFirst();
-  let pageQuery: any = query.orderBy(idColumn as any, direction).limit(request.limit + 1);
+  let pageQuery = query.orderBy(id, direction).limit(request.limit + 1);
   if (request.cursor !== undefined) {
-    pageQuery = pageQuery.where(idColumn, direction === 'asc' ? '>' : '<', decodeCursor(request.cursor));
+    pageQuery = pageQuery.where(id, direction === 'asc' ? '>' : '<', decodeCursor(request.cursor));
   }
-  /* eslint-enable @typescript-eslint/no-explicit-any */
   const rows = (await pageQuery.execute()) as Row[];
   const hasMore = rows.length > request.limit;
   const items = hasMore ? rows.slice(0, request.limit) : rows;

@@ -37,7 +37,7 @@ export function checkSettings(draft: SettingsDraft): SettingsCheck {
   if (value('cpu')) {
     const cpu = integer(value('cpu'));
     if (cpu === undefined || cpu < 1 || cpu > 4) errors.cpu = 'CPU cores are 1 to 4';
-    else settings.cpu = cpu as SettingsInput['cpu'];
+    else settings.cpu = cpu;
   }
   if (value('memoryMb')) {
     const memory = integer(value('memoryMb'));

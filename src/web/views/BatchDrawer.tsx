@@ -35,7 +35,7 @@ async function loadChildren(id: string): Promise<{ batch: Batch; children: Map<s
     for (const operation of page.operations ?? []) children.set(operation.id, operation);
     cursor = page.nextCursor ?? undefined;
   } while (cursor);
-  return { batch: first!, children };
+  return { batch: first, children };
 }
 
 function BatchProgress({ id }: { id: string }) {

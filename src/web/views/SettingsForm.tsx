@@ -4,7 +4,10 @@ import type { EmulatorSettings as Settings, SettingsInput } from '../../sdk/inde
 import { MEMORY_SIZES, checkSettings } from '../logic/settings.js';
 import type { SettingsDraft } from '../logic/settings.js';
 
-const TEXT_FIELDS: [keyof SettingsDraft, string, string][] = [
+/** The settings typed as text; each shows today's value, or a hint, as its placeholder. */
+type TextField = 'manufacturer' | 'model' | 'phoneNumber' | 'imei' | 'imsi' | 'simSerial' | 'androidId' | 'mac';
+
+const TEXT_FIELDS: [TextField, string, string][] = [
   ['manufacturer', 'Manufacturer', 'samsung'],
   ['model', 'Model', 'SM-G9880'],
   ['phoneNumber', 'Phone number', '+8613800000000'],
@@ -48,7 +51,7 @@ export function SettingsForm({ current, onChange }: { current?: Settings; onChan
       <TextInput label="Height" inputMode="numeric" placeholder={current ? String(current.resolution.height) : 'unchanged'} {...field('height')} />
       <TextInput label="DPI" inputMode="numeric" placeholder={current ? String(current.resolution.dpi) : 'unchanged'} {...field('dpi')} />
       {TEXT_FIELDS.map(([name, label, hint]) => (
-        <TextInput key={name} label={label} placeholder={current ? String(current[name as keyof Settings] || hint) : hint} {...field(name)} />
+        <TextInput key={name} label={label} placeholder={current ? current[name] || hint : hint} {...field(name)} />
       ))}
       {(['autoRotate', 'lockWindow', 'root'] as const).map((name) => (
         <Select key={name} label={{ autoRotate: 'Auto-rotate', lockWindow: 'Lock window', root: 'Root' }[name]} placeholder={flag(current?.[name])} data={['on', 'off']} {...select(name)} />

@@ -118,6 +118,7 @@ function Tile({ emulator, selected, onClick }: { emulator: Emulator; selected: b
         if (stopped) return;
         try {
           const png = await api().screenshot(emulator.id);
+          // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the cleanup sets it during the await; TypeScript keeps the narrowing across it
           if (stopped) return;
           const next = URL.createObjectURL(new Blob([png as BlobPart], { type: 'image/png' }));
           setUrl((old) => {
@@ -127,6 +128,7 @@ function Tile({ emulator, selected, onClick }: { emulator: Emulator; selected: b
         } catch {
           // A tile whose screen cannot be read keeps its last picture; the border shows its state.
         } finally {
+          // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- as above
           if (!stopped) timer = setTimeout(load, REFRESH_MS);
         }
       });
