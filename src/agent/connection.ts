@@ -56,6 +56,7 @@ export class AgentConnection {
   private redialTimer: NodeJS.Timeout | undefined;
   private stableTimer: NodeJS.Timeout | undefined;
   private lastInboundAt = 0;
+  private lastCheckAt = Date.now();
   private stopped = true;
 
   constructor(
@@ -117,9 +118,19 @@ export class AgentConnection {
   checkAlive(maxSilenceMs: number): void {
     const socket = this.socket;
     if (!socket || socket.readyState !== WebSocket.OPEN) return;
-    if (Date.now() - this.lastInboundAt > maxSilenceMs) {
-      this.options.logger.warn({ silentForMs: Date.now() - this.lastInboundAt }, 'server went silent; reconnecting');
-      socket.terminate();
+    const now = Date.now();
+    const sinceLastCheck = now - this.lastCheckAt;
+    this.lastCheckAt = now;
+    // After a stall of this process's own loop the server's frames may sit unread behind this
+    // timer: that silence is ours, so the server gets a fresh window.
+    if (sinceLastCheck > maxSilenceMs / 2) this.lastInboundAt = Math.max(this.lastInboundAt, now);
+    if (now - this.lastInboundAt > maxSilenceMs) {
+      // Judged after one I/O turn, so frames that arrived meanwhile count.
+      setImmediate(() => {
+        if (this.socket !== socket || Date.now() - this.lastInboundAt <= maxSilenceMs) return;
+        this.options.logger.warn({ silentForMs: Date.now() - this.lastInboundAt }, 'server went silent; reconnecting');
+        socket.terminate();
+      });
       return;
     }
     socket.ping();
