@@ -3,8 +3,8 @@
  * of the agent, launching or killing a package that is not there, an install body that names
  * what it refused, and workstations given by id or by name.
  */
+import { apiError } from './helpers.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ApiError } from '../../src/sdk/index.js';
 import type { Operation } from '../../src/sdk/index.js';
 import { describeStores } from '../server/helpers.js';
 import { eventually, startOpsFleet } from './helpers.js';
@@ -15,14 +15,6 @@ describeStores('apps and workstation references', (kind) => {
   const ids: Record<string, string> = {};
   let station: string;
 
-  const apiError = async (promise: Promise<unknown>): Promise<ApiError> => {
-    const error = await promise.then(
-      () => undefined,
-      (thrown: unknown) => thrown,
-    );
-    if (!(error instanceof ApiError)) throw new Error(`expected an API error, got ${String(error)}`);
-    return error;
-  };
 
   beforeAll(async () => {
     fleet = await startOpsFleet(kind, [

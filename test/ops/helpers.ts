@@ -3,6 +3,7 @@
  * agent per workstation driving the simulator (spawned as a process for every ldconsole call),
  * and waiting with deadlines rather than sleeps.
  */
+import { ApiError } from '../../src/sdk/index.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -127,3 +128,13 @@ export const MUTATING_COMMANDS = new Set([
   'add', 'copy', 'remove', 'rename', 'modify', 'launch', 'launchex', 'quit', 'quitall', 'reboot',
   'installapp', 'uninstallapp', 'runapp', 'killapp',
 ]);
+
+/** The ApiError a request failed with; throws when it did not fail that way. */
+export async function apiError(promise: Promise<unknown>): Promise<ApiError> {
+  const error = await promise.then(
+    () => undefined,
+    (thrown: unknown) => thrown,
+  );
+  if (!(error instanceof ApiError)) throw new Error(`expected an API error, got ${String(error)}`);
+  return error;
+}

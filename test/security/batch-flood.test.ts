@@ -6,6 +6,7 @@
  * `maxQueuedOperationsPerUser` (429, nothing created), not even with concurrent requests.
  * The database growth and the longest event-loop block of the insert are printed (not asserted).
  */
+import { apiError } from '../ops/helpers.js';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -26,14 +27,6 @@ const COMMAND = `echo ${'x'.repeat(7000)}`;
 describeStores('big batches store params once and are capped per user (issue 12)', (kind) => {
   let t: TestServer;
 
-  const apiError = async (promise: Promise<unknown>): Promise<ApiError> => {
-    const error = await promise.then(
-      () => undefined,
-      (thrown: unknown) => thrown,
-    );
-    if (!(error instanceof ApiError)) throw new Error(`expected an API error, got ${String(error)}`);
-    return error;
-  };
 
   /** Bytes the database takes now. */
   const databaseBytes = async (): Promise<number> => {

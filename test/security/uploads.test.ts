@@ -4,11 +4,11 @@
  * (and the install cannot be retried without it), a file no unfinished operation refers to
  * expires, and uploads past the disk quota are refused with 507 before anything is written.
  */
+import { apiError } from '../ops/helpers.js';
 import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ApiError } from '../../src/sdk/index.js';
 import type { Operation } from '../../src/sdk/index.js';
 import { FakeAgent, eventually, instance } from '../gateway/helpers.js';
 import { describeStores, startTestServer } from '../server/helpers.js';
@@ -23,14 +23,6 @@ describeStores('uploads are deleted, expired and bounded (issue 12)', (kind) => 
   const ids: Record<string, string> = {};
   const agents: FakeAgent[] = [];
 
-  const apiError = async (promise: Promise<unknown>): Promise<ApiError> => {
-    const error = await promise.then(
-      () => undefined,
-      (thrown: unknown) => thrown,
-    );
-    if (!(error instanceof ApiError)) throw new Error(`expected an API error, got ${String(error)}`);
-    return error;
-  };
   const transferOf = (operation: Operation) => String(operation.params.transferId);
   const files = () => (existsSync(uploadDir) ? readdirSync(uploadDir) : []);
   const apk = (bytes: number) => new Uint8Array(bytes).fill(7);
