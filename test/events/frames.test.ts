@@ -4,7 +4,7 @@
  * `stream.*` reaches every stream; a burst past the per-frame bound becomes one `stream.resync`.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { EventBus, FrameFanout, coalesceFrame, parseTopicFilter } from '../../src/server/events/index.js';
 import type { AnyFleetEvent, FleetEvent } from '../../src/server/events/index.js';
 import type { Emulator } from '../../src/server/fleet/types.js';
