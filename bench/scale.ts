@@ -21,9 +21,11 @@ import { writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { inspect } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { LdfleetClient } from '../src/sdk/index.js';
 import type { Batch } from '../src/sdk/index.js';
+import { failureBreakdown } from './support/batches.js';
 import { ChangeLatency, Dashboard } from './support/dashboards.js';
 import { ProtocolWorkstation } from './support/protocol-agent.js';
 import { BENCH_ADMIN_PASSWORD, ServerFarm } from './support/servers.js';
@@ -132,9 +134,17 @@ export async function runScaleBench(settings: ScaleSettings, options: RunOptions
   for (const scenario of settings.scenarios) {
     options.signal?.throwIfAborted();
     log(`— ${scenario}`);
-    const outcome = await SCENARIO_RUNS[scenario](context);
-    figures.push(...outcome.figures.map((figure) => ({ scenario, ...figure })));
-    details[scenario] = outcome.details;
+    try {
+      const outcome = await SCENARIO_RUNS[scenario](context);
+      figures.push(...outcome.figures.map((figure) => ({ scenario, ...figure })));
+      details[scenario] = outcome.details;
+    } catch (error) {
+      // One scenario's failure must not lose the others' figures; it shows as NaN with its reason.
+      if (options.signal?.aborted) throw error;
+      log(`${scenario} failed: ${describe(error)}`);
+      figures.push({ scenario, name: `${scenario} (failed)`, target: '', value: Number.NaN, unit: '' });
+      details[scenario] = { error: describe(error) };
+    }
   }
   return {
     figures,
@@ -321,8 +331,12 @@ async function streamUnderLoad(context: ScenarioContext): Promise<ScenarioOutcom
     let next = 0;
     let owed = 0;
     measuring = true;
+    let lastTick = performance.now();
     const ticker = setInterval(() => {
-      owed += (load.changesPerSecond * tickMs) / 1000;
+      // By the time passed, not the ticks: a late timer must not lower the rate.
+      const now = performance.now();
+      owed += (load.changesPerSecond * (now - lastTick)) / 1000;
+      lastTick = now;
       // An emulator whose last change is not sent yet is passed over (at most one round).
       for (let tries = 0; owed >= 1 && tries < order.length; tries += 1) {
         const target = order[next % order.length];
@@ -335,7 +349,7 @@ async function streamUnderLoad(context: ScenarioContext): Promise<ScenarioOutcom
     const cpuBefore = process.cpuUsage();
     const rss = sampleRss(fleet.farm);
     const started = performance.now();
-    const list = await sampleList(fleet, () => performance.now() - started >= load.seconds * 1000, load.listPauseMs);
+    const { latencies: list, errors: listErrors } = await sampleList(fleet, () => performance.now() - started >= load.seconds * 1000, load.listPauseMs);
     clearInterval(ticker);
     // Let the last differences go out and reach everyone before counting.
     await sleep(reportMs + 100);
@@ -356,6 +370,8 @@ async function streamUnderLoad(context: ScenarioContext): Promise<ScenarioOutcom
       details: {
         coalesce,
         listSamples: list.length,
+        listErrors: listErrors.length,
+        listErrorExamples: listErrors.slice(0, 5),
         changesSent: latency.changesSent,
         changesPerSecondSent: round(latency.changesSent / load.seconds),
         deliveries: latency.latencies.length,
@@ -450,15 +466,22 @@ async function timedBatch(client: LdfleetClient, input: Parameters<LdfleetClient
 }
 
 /** GET /emulators?limit=500 back to back (with a pause) until `done`, over the servers in turn; latencies in ms. */
-async function sampleList(fleet: Fleet, done: () => boolean, pauseMs: number): Promise<number[]> {
+async function sampleList(fleet: Fleet, done: () => boolean, pauseMs: number): Promise<{ latencies: number[]; errors: string[] }> {
   const latencies: number[] = [];
+  const errors: string[] = [];
   for (let n = 0; !done(); n += 1) {
     const begin = performance.now();
-    await fleet.adminFor(n).listEmulators({ limit: 500 });
-    latencies.push(performance.now() - begin);
+    try {
+      await fleet.adminFor(n).listEmulators({ limit: 500 });
+      latencies.push(performance.now() - begin);
+    } catch (error) {
+      // Counted, not fatal: a figure with its failures beside it says more than no figure.
+      errors.push(`after ${round(performance.now() - begin)} ms: ${describe(error)}`);
+      fleet.farm.assertRunning();
+    }
     await sleep(pauseMs);
   }
-  return latencies;
+  return { latencies, errors };
 }
 
 /** Samples each server's VmRSS every 200 ms (VmHWM gives the overall peak; this gives it per server). */
@@ -468,16 +491,13 @@ function sampleRss(farm: ServerFarm): { peaks: number[]; stop: () => void } {
   return { peaks, stop: () => clearInterval(timer) };
 }
 
-/** Failed children by `category/code`, with one message each, so a bad run explains itself. */
-async function failureBreakdown(client: LdfleetClient, batchId: string): Promise<Record<string, { count: number; example: string }>> {
-  const failed = await client.all((page) => client.listOperations({ ...page, batch: batchId, status: 'failed' }), 1000);
-  const breakdown: Record<string, { count: number; example: string }> = {};
-  for (const operation of failed) {
-    const key = `${operation.error?.category ?? '?'}/${operation.error?.code ?? '?'}`;
-    const entry = (breakdown[key] ??= { count: 0, example: operation.error?.message ?? '' });
-    entry.count += 1;
+/** The message with its causes (undici's `fetch failed` hides the reason in `cause`). */
+function describe(error: unknown): string {
+  const parts: string[] = [];
+  for (let current: unknown = error; current !== undefined && current !== null && parts.length < 4; current = (current as { cause?: unknown }).cause) {
+    parts.push(current instanceof Error ? current.message : inspect(current, { depth: 1 }));
   }
-  return breakdown;
+  return parts.join(': ');
 }
 
 function mib(bytes: number): number {

@@ -72,6 +72,13 @@ export class ServerFarm {
     return this.servers.map((server) => server.pid ?? -1);
   }
 
+  /** Throws, naming it, when a server has exited (a crash or the OOM killer). */
+  assertRunning(): void {
+    for (const [n, server] of this.servers.entries()) {
+      if (server.exitCode !== null || server.signalCode !== null) throw new Error(`server ${n} (pid ${server.pid}) exited: code ${server.exitCode}, signal ${server.signalCode}`);
+    }
+  }
+
   /** The largest resident set any server has had (VmHWM), in bytes. */
   peakRssBytes(): number {
     return Math.max(0, ...this.pids.map((pid) => procStatusKb(pid, 'VmHWM') * 1024));
