@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { inspect } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { LdfleetClient } from '../src/sdk/index.js';
+import { ApiError, LdfleetClient } from '../src/sdk/index.js';
 import type { Batch } from '../src/sdk/index.js';
 import { failureBreakdown } from './support/batches.js';
 import { ChangeLatency, Dashboard } from './support/dashboards.js';
@@ -459,7 +459,13 @@ async function timedBatch(client: LdfleetClient, input: Parameters<LdfleetClient
   const created = await client.createBatch(input);
   let batch = created;
   await until(async () => {
-    batch = await client.getBatch(created.id, { limit: 1 });
+    try {
+      batch = await client.getBatch(created.id, { limit: 1 });
+    } catch (error) {
+      // A poll that fails on the network (a reused keep-alive socket reset) is retried; an API error is not.
+      if (error instanceof ApiError) throw error;
+      return false;
+    }
     return batch.finishedAt !== undefined;
   }, timeoutMs, `batch ${created.id} (${input.action})`, 250);
   return { batch, wallMs: Date.parse(batch.finishedAt ?? '') - requestedAt };
