@@ -10,7 +10,6 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +18,8 @@ import { LdfleetClient } from '../src/sdk/index.js';
 import type { Batch } from '../src/sdk/index.js';
 import { SIM_BIN, SimHome } from '../src/sim/index.js';
 import { startServerProcess } from '../test/support/server-process.js';
+import { failureBreakdown } from './support/batches.js';
+import { freePort, intFromEnv, minimumStartWallMs, percentile, round, sleep, until } from './support/util.js';
 
 const settings = {
   workstations: intFromEnv('BENCH_WORKSTATIONS', 20),
@@ -121,25 +122,8 @@ async function run(resources: Resources) {
   };
 }
 
-/** Failed children by `category/code`, with one message each, so a bad run explains itself. */
-async function failureBreakdown(client: LdfleetClient, batchId: string): Promise<Record<string, { count: number; example: string }>> {
-  const failed = await client.all((page) => client.listOperations({ ...page, batch: batchId, status: 'failed' }), 1000);
-  const breakdown: Record<string, { count: number; example: string }> = {};
-  for (const operation of failed) {
-    const key = `${operation.error?.category ?? '?'}/${operation.error?.code ?? '?'}`;
-    const entry = (breakdown[key] ??= { count: 0, example: operation.error?.message ?? '' });
-    entry.count += 1;
-  }
-  return breakdown;
-}
-
-/**
- * Per workstation: launches at least S apart and at most K booting, each boot B long; the
- * workstations run in parallel, so the fleet's minimum is one workstation's.
- */
 function minimumWallMs(): number {
-  const { instancesPerWorkstation: n, maxConcurrentBoots: k, launchIntervalMs: s, bootMs: b } = settings;
-  return Math.max((n - 1) * s + b, Math.ceil(n / k) * b);
+  return minimumStartWallMs({ perWorkstation: settings.instancesPerWorkstation, ...settings });
 }
 
 async function isFinished(client: LdfleetClient, batchId: string): Promise<boolean> {
@@ -205,12 +189,6 @@ function procStatusKb(pid: number | undefined, field: string): number {
   }
 }
 
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? 0;
-}
-
 function printTable(results: Awaited<ReturnType<typeof run>>): void {
   const rows: [string, string][] = [
     ['instances (workstations × per workstation)', `${results.instances} (${settings.workstations} × ${settings.instancesPerWorkstation})`],
@@ -225,41 +203,6 @@ function printTable(results: Awaited<ReturnType<typeof run>>): void {
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   process.stdout.write(`\n${rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n')}\n\n`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-async function until(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function intFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  const value = raw === undefined || raw === '' ? fallback : Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got ${raw}`);
-  return value;
-}
-
-function round(value: number): number {
-  return Math.round(value * 100) / 100;
 }
 
 await main();

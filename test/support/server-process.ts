@@ -11,10 +11,11 @@ export type ServerProcess = ChildProcess & { readonly url: string };
 
 /**
  * Spawns `ldfleet server` (this repository's, or the `bin` given) with `env` over this process's
- * environment; resolves once it listens, with the URL it printed.
+ * environment and `nodeArgs` before the script (e.g. `--cpu-prof`, which NODE_OPTIONS refuses);
+ * resolves once it listens, with the URL it printed.
  */
-export async function startServerProcess(env: Record<string, string>, bin = LDFLEET_BIN): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [bin, 'server'], {
+export async function startServerProcess(env: Record<string, string>, bin = LDFLEET_BIN, nodeArgs: readonly string[] = []): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, bin, 'server'], {
     env: { ...process.env, LDFLEET_HOST: '127.0.0.1', LDFLEET_LOG_LEVEL: 'silent', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
