@@ -31,6 +31,8 @@ export interface FleetOptions {
   readonly clock?: () => number;
   /** Where `ldfleet_workstation_status` is registered (the server's `/metrics`). */
   readonly registry?: Registry;
+  /** The replica this server is: it becomes the owner of the sessions it welcomes. */
+  readonly replicaId?: string;
 }
 
 export class Fleet {
@@ -42,8 +44,10 @@ export class Fleet {
   private readonly agentStatus = new Map<string, { reason: string; message: string | null }>();
   /** Workstations whose circuit breaker is open. */
   private readonly openBreakers = new Set<string>();
+  private readonly replicaId: string | null;
 
   constructor(options: FleetOptions) {
+    this.replicaId = options.replicaId ?? null;
     this.db = options.store.db;
     this.bus = options.bus;
     this.clock = options.clock ?? Date.now;
@@ -52,10 +56,58 @@ export class Fleet {
 
   /**
    * A server that stopped without closing its sessions left workstations `online`. Nothing is
-   * connected to a process that just started, so they are offline until their agents say hello.
+   * connected to a process that just started, so they are offline until their agents say hello;
+   * but workstations whose sessions another live replica holds (`liveReplicas`) are theirs and
+   * keep their status.
    */
-  async resetStatusesAtStartup(): Promise<void> {
-    await this.db.updateTable('workstations').set({ status: 'offline' }).where('status', '!=', 'offline').execute();
+  async resetStatusesAtStartup(liveReplicas: readonly string[] = []): Promise<void> {
+    await this.db
+      .updateTable('workstations')
+      .set({ status: 'offline' })
+      .where('status', '!=', 'offline')
+      .$if(liveReplicas.length > 0, (query) =>
+        query.where((eb) => eb.or([eb('owner_replica_id', 'is', null), eb('owner_replica_id', 'not in', [...liveReplicas])])),
+      )
+      .execute();
+  }
+
+  /**
+   * Replicas whose lease lapsed held these sessions: their workstations go offline (announced
+   * once, by whichever live replica's update takes the row) until their agents connect again.
+   */
+  async releaseReplicas(deadReplicas: readonly string[]): Promise<void> {
+    if (deadReplicas.length === 0) return;
+    const rows = await this.db
+      .updateTable('workstations')
+      .set({ status: 'offline', status_reason: null, status_message: null, updated_at: this.now() })
+      .where('owner_replica_id', 'in', [...deadReplicas])
+      .where('status', '!=', 'offline')
+      .returningAll()
+      .execute();
+    for (const row of rows) {
+      this.metrics?.statusChanged(row);
+      this.bus.publish('workstation.offline', toWorkstationInfo(row));
+    }
+  }
+
+  /**
+   * This replica's lease had lapsed (its database was unreachable for longer) and others may
+   * have recorded its workstations offline: those whose sessions it still holds are its again.
+   */
+  async reclaimSessions(workstationIds: readonly string[]): Promise<void> {
+    if (workstationIds.length === 0 || this.replicaId === null) return;
+    const rows = await this.db
+      .updateTable('workstations')
+      .set({ status: 'online', owner_replica_id: this.replicaId, updated_at: this.now() })
+      .where('id', 'in', [...workstationIds])
+      .where((eb) => eb.or([eb('status', '=', 'offline'), eb('owner_replica_id', 'is', null), eb('owner_replica_id', '!=', this.replicaId)]))
+      .returningAll()
+      .execute();
+    for (const row of rows) {
+      this.metrics?.statusChanged(row);
+      this.bus.publish('workstation.online', toWorkstationInfo(row));
+      if (this.openBreakers.has(row.id) || this.agentStatus.has(row.id)) await this.applyStatus(row.id);
+    }
   }
 
   /** An agent said hello: record what it told and mark its workstation online. */
@@ -73,6 +125,7 @@ export class Fleet {
       status_message: null,
       last_seen_at: now,
       updated_at: now,
+      owner_replica_id: this.replicaId,
     });
     if (row) this.metrics?.statusChanged(row);
     const info = row ? this.bus.publish('workstation.online', toWorkstationInfo(row)).data : null;
@@ -114,9 +167,19 @@ export class Fleet {
     return this.bus.publish(next === 'degraded' ? 'workstation.degraded' : 'workstation.online', toWorkstationInfo(row)).data;
   }
 
+  /**
+   * The session ended. Only the replica that owns the session records it: when the agent has
+   * already connected to another replica, that one is the owner and the workstation stays online.
+   */
   async workstationOffline(workstationId: string): Promise<WorkstationInfo | null> {
     this.agentStatus.delete(workstationId);
-    const row = await this.updateWorkstation(workstationId, { status: 'offline', status_reason: null, status_message: null, updated_at: this.now() });
+    const row = await this.db
+      .updateTable('workstations')
+      .set({ status: 'offline', status_reason: null, status_message: null, updated_at: this.now() })
+      .where('id', '=', workstationId)
+      .$if(this.replicaId !== null, (query) => query.where('owner_replica_id', '=', this.replicaId ?? ''))
+      .returningAll()
+      .executeTakeFirst();
     if (row) this.metrics?.statusChanged(row);
     return row ? this.bus.publish('workstation.offline', toWorkstationInfo(row)).data : null;
   }
