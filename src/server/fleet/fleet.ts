@@ -45,8 +45,10 @@ export class Fleet {
   /** Workstations whose circuit breaker is open. */
   private readonly openBreakers = new Set<string>();
   private readonly replicaId: string | null;
+  private readonly lockRows: boolean;
 
   constructor(options: FleetOptions) {
+    this.lockRows = options.store.kind === 'postgres';
     this.replicaId = options.replicaId ?? null;
     this.db = options.store.db;
     this.bus = options.bus;
@@ -210,6 +212,10 @@ export class Fleet {
   async applyInventory(workstationId: string, message: InventoryMessage): Promise<EmulatorChange[]> {
     const now = this.now();
     const changes = await this.db.transaction().execute(async (trx) => {
+      // One workstation's inventory is applied one message at a time: two transactions that
+      // both read no row for a new instance would both insert it (an action's write-back and
+      // the agent's diff often race). SQLite runs one transaction at a time anyway.
+      if (this.lockRows) await trx.selectFrom('workstations').select('id').where('id', '=', workstationId).forUpdate().execute();
       const existing = await trx.selectFrom('emulators').selectAll().where('workstation_id', '=', workstationId).execute();
       const plan = planInventory(existing, message, { workstationId, now, newId: () => newId(this.clock()) });
       await deleteRows(trx, plan.removals);
