@@ -104,7 +104,7 @@ export class EventBridge {
     const clients = [this.listener, this.publisher];
     this.listener = undefined;
     this.publisher = undefined;
-    await Promise.allSettled(clients.map((client) => client?.end()));
+    await Promise.allSettled(clients.map((client) => (client ? client.end() : Promise.resolve())));
   }
 
   // ------------------------------------------------------------------------------------------
@@ -207,6 +207,7 @@ export class EventBridge {
       });
       try {
         await client.connect();
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- close() may set it while connect is awaited
         if (this.closed) {
           await client.end();
           return undefined;
@@ -266,6 +267,7 @@ export class EventBridge {
     while (!this.closed) {
       try {
         await this.connectListener();
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- close() may set it while connectListener is awaited
         if (this.closed) return;
         this.options.logger.info({}, 'the cluster listener is listening again');
         this.options.bus.publish('stream.resync', { reason: 'the server lost its link to the other replicas for a moment; refetch' });

@@ -73,7 +73,8 @@ export class Cluster {
     await registry.register();
     const others = [...(await registry.live())].filter((id) => id !== options.replicaId);
     await options.fleet.resetStatusesAtStartup(others);
-    let cluster: Cluster | undefined;
+    // The bridge exists before the cluster it reports to.
+    const built: { cluster?: Cluster } = {};
     const bridge =
       store.kind === 'postgres' && options.databaseUrl !== undefined
         ? new EventBridge({
@@ -82,10 +83,11 @@ export class Cluster {
             bus: options.bus,
             db: store.db,
             logger: options.logger,
-            onControl: (message) => cluster?.control(message),
+            onControl: (message) => built.cluster?.control(message),
           })
         : undefined;
-    cluster = new Cluster(options, registry, bridge);
+    const cluster = new Cluster(options, registry, bridge);
+    built.cluster = cluster;
     try {
       await bridge?.start();
     } catch (error) {
