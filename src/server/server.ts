@@ -23,6 +23,7 @@ import type { ServerContext } from './context.js';
 import { registerDownloads } from './downloads/index.js';
 import { AGENT_BUNDLE_FILE } from '../package/index.js';
 import { registerDashboard } from './web/index.js';
+import { Cluster, newReplicaId } from './cluster/index.js';
 
 export interface ServerOptions {
   /** Units added after the core ones (auth, workstations); their routes live under /api/v1. */
@@ -88,8 +89,39 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
   await app.register(websocket, { options: { maxPayload: 32 * 1024 * 1024 } });
   const bus = new EventBus(app.log);
   const registry = installMetrics(app);
-  const fleet = new Fleet({ store, bus, registry });
-  await fleet.resetStatusesAtStartup();
+  const replicaId = newReplicaId();
+  const fleet = new Fleet({ store, bus, registry, replicaId });
+  const cluster = await Cluster.start({
+    store,
+    databaseUrl: config.databaseUrl,
+    bus,
+    fleet,
+    logger: app.log.child({ unit: 'cluster', replicaId }),
+    replicaId,
+    url: config.replicaUrl,
+    heartbeatMs: config.replicaHeartbeatMs,
+    leaseMs: Math.max(config.replicaLeaseMs, 3 * config.replicaHeartbeatMs),
+  });
+  try {
+    return await assembleUnits(config, store, options, { app, auth, audit, bus, registry, fleet, cluster });
+  } catch (error) {
+    await cluster.close();
+    throw error;
+  }
+}
+
+interface Assembled {
+  readonly app: App;
+  readonly auth: AuthService;
+  readonly audit: AuditLog;
+  readonly bus: EventBus;
+  readonly registry: ReturnType<typeof installMetrics>;
+  readonly fleet: Fleet;
+  readonly cluster: Cluster;
+}
+
+async function assembleUnits(config: Config, store: Store, options: ServerOptions, parts: Assembled): Promise<Server> {
+  const { app, auth, audit, bus, registry, fleet, cluster } = parts;
   const gateway = new Gateway({ ...options.gateway, sink: fleet, logger: app.log });
   const routes: RegisteredRoute[] = [];
   closeUndeclaredQueries(app, API_PREFIX);
@@ -113,7 +145,13 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
     options: engineOptionsFromConfig(config, options.operations),
     uploadMaxBytes: config.uploadMaxBytes,
     logger: app.log.child({ unit: 'ops' }),
+    replica: cluster.replica,
     ...(options.clock ? { clock: options.clock } : {}),
+  });
+  cluster.attach({
+    kickHere: (workstationId) => operations.engine.kickHere(workstationId),
+    abortRunning: (operationId) => operations.engine.abortRunning(operationId),
+    onlineWorkstations: () => gateway.onlineWorkstations(),
   });
   const workstations = new Workstations(store, async (ids) => {
     const inventory = await fleet.workstationExtras(ids);
@@ -123,7 +161,7 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
     if (change.kind === 'updated') void fleet.workstationUpdated(change.id);
     else gateway.disconnect(change.id, change.kind === 'deleted' ? 'workstation deleted' : 'enrollment token rotated');
   });
-  registerOperationalRoutes(app, store, () => registry.metrics(), registry.contentType, config.metricsToken);
+  registerOperationalRoutes(app, store, () => registry.metrics(), registry.contentType, config.metricsToken, () => cluster.notReady());
   registerDownloads(app, { agentBundleFile: options.agentBundleFile ?? AGENT_BUNDLE_FILE });
   await registerDashboard(app, { dir: options.webDir });
 
@@ -188,6 +226,8 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
       operations.engine.stop();
       // Sessions end first so their workstations are recorded offline while the store is open.
       await gateway.close();
+      // Leaving the registry lets the other replicas take this one's running operations at once.
+      await cluster.close();
       await app.close();
       await store.close();
     },

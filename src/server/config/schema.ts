@@ -60,6 +60,9 @@ export const ConfigSchema = Type.Object(
     uploadQuotaBytes: Type.Integer({ minimum: 1024, default: 4_294_967_296, description: 'bytes all waiting APK uploads may take on disk together; an upload past it is a 507' }),
     uploadOrphanMaxAgeMs: Type.Integer({ minimum: 60_000, maximum: 31_536_000_000, default: 86_400_000, description: 'ms after which an upload no unfinished operation refers to is deleted' }),
     maxQueuedOperationsPerUser: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 20_000, description: 'operations one user may have unfinished (queued or running); a request past it is a 429' }),
+    replicaUrl: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', description: 'the http(s):// base URL under which this replica is reached, shown in the replica registry' })),
+    replicaHeartbeatMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 2_000, description: 'ms between two heartbeats of this replica in the database, 100–60000' }),
+    replicaLeaseMs: Type.Integer({ minimum: 500, maximum: 600_000, default: 10_000, description: 'ms without a heartbeat after which a replica is dead and others take over its workstations and operations, 500–600000 (at least 3 heartbeats)' }),
   },
   { additionalProperties: false },
 );
@@ -108,4 +111,7 @@ export const ENV_NAMES: Readonly<Record<ConfigKey, string>> = {
   uploadQuotaBytes: 'LDFLEET_UPLOAD_QUOTA_BYTES',
   uploadOrphanMaxAgeMs: 'LDFLEET_UPLOAD_ORPHAN_MAX_AGE_MS',
   maxQueuedOperationsPerUser: 'LDFLEET_MAX_QUEUED_OPERATIONS_PER_USER',
+  replicaUrl: 'LDFLEET_REPLICA_URL',
+  replicaHeartbeatMs: 'LDFLEET_REPLICA_HEARTBEAT_MS',
+  replicaLeaseMs: 'LDFLEET_REPLICA_LEASE_MS',
 };

@@ -47,6 +47,8 @@ export type AnyFleetEvent = { [T in EventType]: FleetEvent<T> }[EventType];
 export type EventListener = (event: AnyFleetEvent) => void;
 
 const serialized = new WeakMap<object, string>();
+/** Events another replica published, delivered here by the cluster's bridge. */
+const remote = new WeakSet<object>();
 
 /**
  * The event as JSON text, computed once however many streams send it: fan-out to N clients
@@ -75,16 +77,36 @@ export class EventBus {
 
   publish<T extends EventType>(type: T, data: EventDataMap[T]): FleetEvent<T> {
     const event: FleetEvent<T> = { type, at: new Date(this.clock()).toISOString(), data };
+    this.fanOut(event as AnyFleetEvent);
+    return event;
+  }
+
+  /**
+   * An event another replica published (the cluster's bridge), with the JSON text it arrived
+   * as: subscribers get it like a local one, and streams send that text without serialising
+   * it again. `isRemote` tells it apart, so the bridge never sends it back out.
+   */
+  deliver(event: AnyFleetEvent, json: string): void {
+    serialized.set(event, json);
+    remote.add(event);
+    this.fanOut(event);
+  }
+
+  /** True for an event that came from another replica (`deliver`), false for one published here. */
+  static isRemote(event: FleetEvent): boolean {
+    return remote.has(event);
+  }
+
+  private fanOut(event: AnyFleetEvent): void {
     for (const entry of [...this.listeners]) {
-      if (!entry.accepts(type)) continue;
+      if (!entry.accepts(event.type)) continue;
       // A failing subscriber must not stop the others or the publisher (often mid-request).
       try {
-        entry.listener(event as AnyFleetEvent);
+        entry.listener(event);
       } catch (error) {
-        this.logger?.error({ err: error, eventType: type }, 'event listener failed');
+        this.logger?.error({ err: error, eventType: event.type }, 'event listener failed');
       }
     }
-    return event;
   }
 
   /** Calls `listener` for every event whose type `accepts`; returns the unsubscribe function. */

@@ -34,6 +34,8 @@ export interface FleetOptions {
   readonly clock?: () => number;
   /** Where `ldfleet_workstation_status` is registered (the server's `/metrics`). */
   readonly registry?: Registry;
+  /** The replica this server is: it becomes the owner of the sessions it welcomes. */
+  readonly replicaId?: string;
   /** How inventory messages are grouped into transactions. */
   readonly inventory?: InventoryWriterOptions;
   /** How often at most a heartbeating workstation's last-seen time and metrics are written (default 60 s). */
@@ -49,11 +51,13 @@ export class Fleet {
   private readonly agentStatus = new Map<string, { reason: string; message: string | null }>();
   /** Workstations whose circuit breaker is open. */
   private readonly openBreakers = new Set<string>();
+  private readonly replicaId: string | null;
   /** Heartbeats and metrics, fresher than the stored row. */
   private readonly liveness: Liveness;
   private readonly inventory: InventoryWriter;
 
   constructor(options: FleetOptions) {
+    this.replicaId = options.replicaId ?? null;
     this.db = options.store.db;
     this.bus = options.bus;
     this.clock = options.clock ?? Date.now;
@@ -69,10 +73,58 @@ export class Fleet {
 
   /**
    * A server that stopped without closing its sessions left workstations `online`. Nothing is
-   * connected to a process that just started, so they are offline until their agents say hello.
+   * connected to a process that just started, so they are offline until their agents say hello;
+   * but workstations whose sessions another live replica holds (`liveReplicas`) are theirs and
+   * keep their status.
    */
-  async resetStatusesAtStartup(): Promise<void> {
-    await this.db.updateTable('workstations').set({ status: 'offline' }).where('status', '!=', 'offline').execute();
+  async resetStatusesAtStartup(liveReplicas: readonly string[] = []): Promise<void> {
+    await this.db
+      .updateTable('workstations')
+      .set({ status: 'offline' })
+      .where('status', '!=', 'offline')
+      .$if(liveReplicas.length > 0, (query) =>
+        query.where((eb) => eb.or([eb('owner_replica_id', 'is', null), eb('owner_replica_id', 'not in', [...liveReplicas])])),
+      )
+      .execute();
+  }
+
+  /**
+   * Replicas whose lease lapsed held these sessions: their workstations go offline (announced
+   * once, by whichever live replica's update takes the row) until their agents connect again.
+   */
+  async releaseReplicas(deadReplicas: readonly string[]): Promise<void> {
+    if (deadReplicas.length === 0) return;
+    const rows = await this.db
+      .updateTable('workstations')
+      .set({ status: 'offline', status_reason: null, status_message: null, updated_at: this.now() })
+      .where('owner_replica_id', 'in', [...deadReplicas])
+      .where('status', '!=', 'offline')
+      .returningAll()
+      .execute();
+    for (const row of rows) {
+      this.metrics?.statusChanged(row);
+      this.bus.publish('workstation.offline', toWorkstationInfo(row));
+    }
+  }
+
+  /**
+   * This replica's lease had lapsed (its database was unreachable for longer) and others may
+   * have recorded its workstations offline: those whose sessions it still holds are its again.
+   */
+  async reclaimSessions(workstationIds: readonly string[]): Promise<void> {
+    if (workstationIds.length === 0 || this.replicaId === null) return;
+    const rows = await this.db
+      .updateTable('workstations')
+      .set({ status: 'online', owner_replica_id: this.replicaId, updated_at: this.now() })
+      .where('id', 'in', [...workstationIds])
+      .where((eb) => eb.or([eb('status', '=', 'offline'), eb('owner_replica_id', 'is', null), eb('owner_replica_id', '!=', this.replicaId)]))
+      .returningAll()
+      .execute();
+    for (const row of rows) {
+      this.metrics?.statusChanged(row);
+      this.bus.publish('workstation.online', toWorkstationInfo(row));
+      if (this.openBreakers.has(row.id) || this.agentStatus.has(row.id)) await this.applyStatus(row.id);
+    }
   }
 
   /** An agent said hello: record what it told and mark its workstation online. */
@@ -90,6 +142,7 @@ export class Fleet {
       status_message: null,
       last_seen_at: now,
       updated_at: now,
+      owner_replica_id: this.replicaId,
     });
     this.liveness.persisted(workstationId, now, this.clock());
     if (row) this.metrics?.statusChanged(row);
@@ -138,18 +191,22 @@ export class Fleet {
     return this.bus.publish(next === 'degraded' ? 'workstation.degraded' : 'workstation.online', this.info(row)).data;
   }
 
+  /**
+   * The session ended. Only the replica that owns the session records it: when the agent has
+   * already connected to another replica, that one is the owner and the workstation stays online.
+   */
   async workstationOffline(workstationId: string): Promise<WorkstationInfo | null> {
     this.agentStatus.delete(workstationId);
     // Going offline is a change of status: what only memory knew of the session goes into the row.
     const unwritten = this.liveness.unwritten(workstationId, this.clock());
     this.liveness.forget(workstationId);
-    const row = await this.updateWorkstation(workstationId, {
-      ...unwritten,
-      status: 'offline',
-      status_reason: null,
-      status_message: null,
-      updated_at: this.now(),
-    });
+    const row = await this.db
+      .updateTable('workstations')
+      .set({ ...unwritten, status: 'offline', status_reason: null, status_message: null, updated_at: this.now() })
+      .where('id', '=', workstationId)
+      .$if(this.replicaId !== null, (query) => query.where('owner_replica_id', '=', this.replicaId ?? ''))
+      .returningAll()
+      .executeTakeFirst();
     if (row) this.metrics?.statusChanged(row);
     return row ? this.bus.publish('workstation.offline', toWorkstationInfo(row)).data : null;
   }

@@ -187,16 +187,18 @@ export function registerOperationalRoutes(
   metrics: () => Promise<string>,
   contentType: string,
   metricsToken?: string,
+  /** Why the server should take no traffic besides the store (a replica's listener is down), or undefined. */
+  notReady: () => string | undefined = () => undefined,
 ): void {
   const hide = { hide: true };
   app.get('/healthz', { config: { auth: 'public' }, schema: { ...hide, response: { 200: Type.Object({ status: Type.String() }) } } }, async () => ({
     status: 'ok',
   }));
   app.get('/readyz', { config: { auth: 'public' }, schema: hide }, async (_request, reply) => {
-    const ready = await store.ping();
+    const reason = (await store.ping()) ? notReady() : 'the store does not answer';
     return reply
-      .status(ready ? 200 : 503)
-      .send(ready ? { status: 'ready', store: store.kind } : { error: { code: 'not_ready', message: 'the store does not answer' } });
+      .status(reason === undefined ? 200 : 503)
+      .send(reason === undefined ? { status: 'ready', store: store.kind } : { error: { code: 'not_ready', message: reason } });
   });
   const allowed = metricsToken === undefined ? () => true : bearerMatcher(metricsToken);
   app.get('/metrics', { config: { auth: 'public' }, schema: hide }, async (request, reply) => {

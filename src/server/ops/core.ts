@@ -10,7 +10,7 @@ import type { Clock } from './clock.js';
 import { toActionFailure } from './errors.js';
 import type { WorkstationLimits } from './limits.js';
 import type { EngineMetrics } from './metrics.js';
-import type { AgentCalls, FleetPort } from './ports.js';
+import type { AgentCalls, FleetPort, ReplicaPort } from './ports.js';
 import type { OperationRepository } from './repository.js';
 import type { OperationsTable } from './schema.js';
 import { toOperation } from './repository.js';
@@ -82,6 +82,7 @@ export class EngineCore {
     readonly clock: Clock,
     readonly log: EngineLogger,
     readonly uploads: Uploads,
+    readonly replica?: ReplicaPort,
   ) {}
 
   /** One agent call through the workstation's breaker; every failure is an `ActionFailure`. */

@@ -225,7 +225,7 @@ export class Dispatcher {
   private async adoptOrphans(): Promise<void> {
     const online = this.core.agents.onlineWorkstations();
     const cutoff = this.core.clock.now() - ORPHAN_AFTER_MS;
-    for (const row of await this.core.repo.runningOn(online)) {
+    for (const row of await this.resumableOf(await this.core.repo.runningOn(online))) {
       if (this.running.has(row.id) || Date.parse(row.updated_at) > cutoff) continue;
       const waiting = this.resumable.get(row.workstation_id) ?? [];
       if (waiting.some((candidate) => candidate.id === row.id)) continue;
@@ -270,7 +270,7 @@ export class Dispatcher {
           await this.markWaiting(workstationId, kind, lane, now);
           break;
         }
-        const row = await this.core.repo.claimNext(workstationId, kind, now);
+        const row = await this.core.repo.claimNext(workstationId, kind, now, this.core.replica?.id);
         if (!row) break;
         this.execute(row, lane.admit(kind, this.core.clock.now()), false);
       }
@@ -308,7 +308,7 @@ export class Dispatcher {
    */
   private async resume(workstationId: string): Promise<void> {
     try {
-      const rows = await this.core.repo.runningOf(workstationId);
+      const rows = await this.resumableOf(await this.core.repo.runningOf(workstationId));
       const queued = new Set((this.resumable.get(workstationId) ?? []).map((row) => row.id));
       const orphans = rows.filter((row) => !this.running.has(row.id) && !queued.has(row.id));
       if (orphans.length > 0) this.resumable.set(workstationId, [...(this.resumable.get(workstationId) ?? []), ...orphans]);
@@ -317,6 +317,13 @@ export class Dispatcher {
       this.core.logError(error, { workstationId }, 'could not read the operations to resume');
     }
     void this.pump(workstationId);
+  }
+
+  /** Of these running rows, those not run by another live replica (taken over from dead ones). */
+  private async resumableOf(rows: OperationsTable[]): Promise<OperationsTable[]> {
+    const { replica } = this.core;
+    if (!replica || rows.length === 0) return rows;
+    return this.core.repo.takeOver(rows.filter((row) => !this.running.has(row.id)), replica.id, await replica.liveReplicas());
   }
 
   private async laneOf(workstationId: string): Promise<WorkstationLane> {

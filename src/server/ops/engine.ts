@@ -15,7 +15,7 @@ import type { EngineLogger, EngineOptions, OperationEvent } from './core.js';
 import { EngineCore, silentEngineLogger } from './core.js';
 import { Dispatcher } from './dispatch.js';
 import type { EngineMetrics } from './metrics.js';
-import type { AgentCalls, FleetPort } from './ports.js';
+import type { AgentCalls, FleetPort, ReplicaPort } from './ports.js';
 import type { OperationRepository } from './repository.js';
 import type { OperationsTable } from './schema.js';
 import { Uploads } from './uploads.js';
@@ -33,6 +33,8 @@ export interface EngineDeps {
   readonly options: EngineOptions;
   readonly clock?: Clock;
   readonly logger?: EngineLogger;
+  /** The replica this engine runs in (the cluster unit); absent for a lone process. */
+  readonly replica?: ReplicaPort;
 }
 
 export class OperationEngine {
@@ -70,6 +72,7 @@ export class OperationEngine {
       this.clock,
       logger,
       this.uploads,
+      deps.replica,
     );
     this.dispatcher = new Dispatcher(this.core);
   }
@@ -128,14 +131,28 @@ export class OperationEngine {
     return this.breakers.state(workstationId);
   }
 
-  /** Something may be runnable on `workstationId` (or anywhere, without one). */
+  /**
+   * Something may be runnable on `workstationId` (or anywhere, without one). A workstation whose
+   * session another replica holds is kicked there, so it does not wait for that replica's sweep.
+   */
   kick(workstationId?: string): void {
+    this.dispatcher.kick(workstationId);
+    if (workstationId !== undefined && !this.isOnline(workstationId)) this.core.replica?.kick(workstationId);
+  }
+
+  /** `kick` for this process only (what another replica's kick asks of this one). */
+  kickHere(workstationId: string): void {
     this.dispatcher.kick(workstationId);
   }
 
   /** Stops waiting for a running operation of this process; true when there was one. */
   abortRunning(operationId: string): boolean {
     return this.dispatcher.abortRunning(operationId);
+  }
+
+  /** Stops a running operation here, or asks the other replicas to (the one running it does). */
+  cancelRunning(operationId: string): void {
+    if (!this.dispatcher.abortRunning(operationId)) this.core.replica?.cancel(operationId);
   }
 
   /** Announces a change of an operation and, when it has one, of its batch. */

@@ -17,7 +17,7 @@ export { DEFAULT_LIMITS, resolveLimits, WorkstationLane } from './limits.js';
 export type { WorkstationLimits } from './limits.js';
 export { ActionFailure, ReadRefusedError } from './errors.js';
 export { Uploads, UploadQuotaError } from './uploads.js';
-export type { AgentCalls, FleetPort } from './ports.js';
+export type { AgentCalls, FleetPort, ReplicaPort } from './ports.js';
 export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export * from './types.js';

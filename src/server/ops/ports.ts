@@ -21,6 +21,20 @@ export interface AgentCalls {
   onSessionOpen(listener: (workstationId: string) => void): () => void;
 }
 
+/**
+ * The replica the engine runs in, as the cluster unit gives it. Absent, the engine is a lone
+ * process: it claims whatever its sessions allow and resumes every orphaned operation.
+ */
+export interface ReplicaPort {
+  readonly id: string;
+  /** Ids of the replicas whose lease holds now (this one included); another's running operations are theirs. */
+  liveReplicas(): Promise<ReadonlySet<string>>;
+  /** The workstation's session may be held by another replica: ask it to pump the workstation now. */
+  kick(workstationId: string): void;
+  /** The operation may be running on another replica: ask it to stop the operation now. */
+  cancel(operationId: string): void;
+}
+
 /** The fleet unit as the engine uses it: the stored inventory, and its write-back. */
 export interface FleetPort {
   /** Applies what an action's reply says about an instance, so the next read sees it at once. */

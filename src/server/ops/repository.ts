@@ -258,13 +258,20 @@ export class OperationRepository {
    * it running with one more attempt. Returns undefined when there is none (or another replica
    * took it first).
    */
-  async claimNext(workstationId: string, lane: ActionClass, now: number): Promise<OperationsTable | undefined> {
+  async claimNext(workstationId: string, lane: ActionClass, now: number, replicaId?: string): Promise<OperationsTable | undefined> {
     const at = nowIso(now);
     const claimed = await this.db.transaction().execute(async (trx) => {
       const candidate = await trx
         .selectFrom('operations')
         .select('id')
         .where('workstation_id', '=', workstationId)
+        // A replica claims only for a workstation whose session it owns: a stale session that
+        // another replica has taken over claims nothing.
+        .$if(replicaId !== undefined, (query) =>
+          query.where((eb) =>
+            eb.exists(eb.selectFrom('workstations').select('id').where('id', '=', workstationId).where('owner_replica_id', '=', replicaId ?? '')),
+          ),
+        )
         .where('status', '=', 'queued')
         .where('lane', '=', lane)
         .where((eb) => eb.or([eb('not_before', 'is', null), eb('not_before', '<=', at)]))
@@ -284,6 +291,7 @@ export class OperationRepository {
           waiting_message: null,
           waiting_since: null,
           updated_at: at,
+          ...(replicaId !== undefined ? { replica_id: replicaId } : {}),
         }))
         .where('id', '=', candidate.id)
         .where('status', '=', 'queued')
@@ -311,6 +319,31 @@ export class OperationRepository {
       .where('not_before', '>', nowIso(now))
       .executeTakeFirst();
     return row?.due ?? undefined;
+  }
+
+  /**
+   * Of these `running` rows, those this replica may resume: its own, those no replica is
+   * recorded on, and those of replicas whose lease has lapsed, which it takes over (a
+   * compare-and-set on `replica_id`, so of two replicas only one takes a row). A live
+   * replica's rows are left to it.
+   */
+  async takeOver(rows: readonly OperationsTable[], replicaId: string, live: ReadonlySet<string>): Promise<OperationsTable[]> {
+    const taken: OperationsTable[] = [];
+    for (const row of rows) {
+      const holder = row.replica_id ?? null;
+      if (holder === null || holder === replicaId) taken.push(row);
+      else if (!live.has(holder)) {
+        const result = await this.db
+          .updateTable('operations')
+          .set({ replica_id: replicaId })
+          .where('id', '=', row.id)
+          .where('status', '=', 'running')
+          .where('replica_id', '=', holder)
+          .executeTakeFirst();
+        if (Number(result.numUpdatedRows) === 1) taken.push({ ...row, replica_id: replicaId });
+      }
+    }
+    return taken;
   }
 
   async runningOf(workstationId: string): Promise<OperationsTable[]> {

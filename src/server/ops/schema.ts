@@ -44,6 +44,11 @@ export interface OperationsTable {
   offline_grace_ms: number | null;
   /** The id of the user who asked for it (their cap of unfinished operations); null before 0008. */
   owner_id: string | null;
+  /**
+   * The replica that claimed (or took over) the running attempt (the cluster unit's migration
+   * 0011): one that is alive is never resumed by another.
+   */
+  replica_id?: string | null;
 }
 
 export interface BatchesTable {

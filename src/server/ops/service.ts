@@ -217,7 +217,7 @@ export class OperationService {
     const requested = await this.repo.transition(id, ['running'], { cancel_requested: 1 }, now);
     if (requested) {
       this.engine.announce(requested, 'operation.updated');
-      this.engine.abortRunning(id);
+      this.engine.cancelRunning(id);
       return toOperation(requested);
     }
     const row = await this.repo.get(id);
@@ -267,7 +267,7 @@ export class OperationService {
     const running = await this.repo.childrenIn(id, ['running']);
     for (const row of await this.repo.transitionMany(running, ['running'], { cancel_requested: 1 }, now)) {
       this.engine.announce(row, 'operation.updated');
-      this.engine.abortRunning(row.id);
+      this.engine.cancelRunning(row.id);
     }
     return this.batchNow(id);
   }

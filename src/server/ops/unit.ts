@@ -11,7 +11,7 @@ import type { EngineOptions } from './engine.js';
 import { DEFAULT_ENGINE_OPTIONS, OperationEngine } from './engine.js';
 import { EngineMetrics } from './metrics.js';
 import { Placement } from './placement.js';
-import type { AgentCalls, FleetPort } from './ports.js';
+import type { AgentCalls, FleetPort, ReplicaPort } from './ports.js';
 import { OperationRepository } from './repository.js';
 import { registerOpsRoutes } from './routes.js';
 import { OperationService } from './service.js';
@@ -28,6 +28,8 @@ export interface OperationsDeps {
   readonly logger?: EngineLogger;
   /** Tests move time instead of sleeping. */
   readonly clock?: Clock;
+  /** The replica this server is (the cluster unit). */
+  readonly replica?: ReplicaPort;
 }
 
 export interface Operations {
@@ -61,7 +63,7 @@ export function engineOptionsFromConfig(config: Config, overrides: Partial<Engin
 
 export function createOperations(deps: OperationsDeps): Operations {
   const repo = new OperationRepository(deps.store);
-  const engine = new OperationEngine({ repo, bus: deps.bus, agents: deps.gateway, fleet: deps.fleet, metrics: new EngineMetrics(deps.registry), options: deps.options, logger: deps.logger, clock: deps.clock });
+  const engine = new OperationEngine({ repo, bus: deps.bus, agents: deps.gateway, fleet: deps.fleet, metrics: new EngineMetrics(deps.registry), options: deps.options, logger: deps.logger, clock: deps.clock, replica: deps.replica });
   const service = new OperationService(repo, engine, deps.bus);
   const placement = new Placement(repo, deps.gateway, deps.fleet);
   return {

@@ -74,6 +74,11 @@ export interface WorkstationsTable {
   /** Why a connected agent says it cannot do its job (`degraded`); null otherwise. */
   status_reason: string | null;
   status_message: string | null;
+  /**
+   * The replica holding the workstation's agent session (the cluster unit's migration 0011); its
+   * lease is that replica's heartbeat. Null before any agent connected.
+   */
+  owner_replica_id?: string | null;
   created_at: string;
   updated_at: string;
 }

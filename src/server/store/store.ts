@@ -99,6 +99,10 @@ function openPostgres(connectionString: string): Kysely<Database> {
   const pool = new pg.Pool({ connectionString, max: 10 });
   // An idle client's error (e.g. the server restarting) must not crash the process.
   pool.on('error', () => undefined);
+  // Nor one of a client in use: pg-pool listens only while a client is idle, and a restarting
+  // server's FATAL reaches a checked-out client between two queries as an 'error' event. The
+  // queries in flight fail on their own, and the pool drops the client when it is released.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
