@@ -6,6 +6,7 @@ import { agentHealthMigration, emulatorsMigration } from './fleet/index.js';
 import { batchParamsMigration, operationTargetMigration, operationWaitingMigration, operationsMigration } from './ops/index.js';
 import { auditChangesMigration, coreMigrations } from './store/index.js';
 import { apiTokenParentMigration } from './auth/index.js';
+import { sharedStateMigration } from './shared/index.js';
 import type { NamedMigration } from './store/index.js';
 
 export const migrations: readonly NamedMigration[] = [
@@ -18,4 +19,5 @@ export const migrations: readonly NamedMigration[] = [
   { name: '0007_agent_health', migration: agentHealthMigration },
   { name: '0008_api_token_parent', migration: apiTokenParentMigration },
   { name: '0009_batch_params', migration: batchParamsMigration },
+  { name: '0012_shared_state', migration: sharedStateMigration },
 ];

@@ -1,4 +1,5 @@
-import { loadOrCreateSecrets } from './config/index.js';
+import { loadSecrets, openSharedLimits } from './shared/index.js';
+import type { SharedLimits } from './shared/index.js';
 import type { Config } from './config/index.js';
 import { openStore } from './store/index.js';
 import { migrations } from './migrations.js';
@@ -64,17 +65,26 @@ export interface Server extends ServerContext {
  * unit's routes. Nothing listens until `listen()`.
  */
 export async function createServer(config: Config, options: ServerOptions = {}): Promise<Server> {
-  const secrets = loadOrCreateSecrets(config.dataDir, { jwtSecret: config.jwtSecret });
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, migrations: options.migrations ?? migrations });
+  let limits: SharedLimits | undefined;
   try {
-    return await assemble(config, store, secrets.jwtSecret, options);
+    const secrets = await loadSecrets({
+      store,
+      dataDir: config.dataDir,
+      jwtSecret: config.jwtSecret,
+      secretsKey: config.secretsKey,
+      secretsKeyFile: config.secretsKeyFile,
+    });
+    limits = await openSharedLimits(store, config.redisUrl);
+    return await assemble(config, store, limits, secrets.jwtSecret, options);
   } catch (error) {
+    await limits?.close();
     await store.close();
     throw error;
   }
 }
 
-async function assemble(config: Config, store: Store, jwtSecret: string, options: ServerOptions): Promise<Server> {
+async function assemble(config: Config, store: Store, limits: SharedLimits, jwtSecret: string, options: ServerOptions): Promise<Server> {
   const auth = await AuthService.create(store, {
     jwtSecret,
     accessTokenTtl: config.accessTokenTtl,
@@ -127,7 +137,7 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
   registerDownloads(app, { agentBundleFile: options.agentBundleFile ?? AGENT_BUNDLE_FILE });
   await registerDashboard(app, { dir: options.webDir });
 
-  const context: ServerContext = { config, store, auth, audit, bus, fleet, gateway };
+  const context: ServerContext = { config, store, auth, audit, bus, fleet, gateway, counters: limits.counters };
   const units = [
     authUnit,
     workstationsUnit(workstations),
@@ -189,6 +199,7 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
       // Sessions end first so their workstations are recorded offline while the store is open.
       await gateway.close();
       await app.close();
+      await limits.close();
       await store.close();
     },
   };
