@@ -35,6 +35,8 @@ export interface ObserverOptions {
   readonly bootProbeConcurrency?: number;
   /** Limit on one probe. */
   readonly bootProbeTimeoutMs?: number;
+  /** What the boot probes' pacing reads as now (tests move it instead of sleeping). */
+  readonly clock?: () => number;
 }
 
 interface CachedConfig {
@@ -70,6 +72,10 @@ export class InventoryObserver {
   private listedSequence = 0;
 
   constructor(private readonly options: ObserverOptions) {}
+
+  private now(): number {
+    return (this.options.clock ?? Date.now)();
+  }
 
   /**
    * One full observation. Rejects when list2 fails. Every row list2 shows is in the snapshot:
@@ -163,7 +169,7 @@ export class InventoryObserver {
 
   /** Booted flags of the running rows, asking adb only where the answer can have changed. */
   private async bootStates(rows: readonly List2Row[]): Promise<Map<number, boolean>> {
-    const now = Date.now();
+    const now = this.now();
     const interval = this.options.bootProbeIntervalMs ?? DEFAULT_BOOT_PROBE_INTERVAL_MS;
     const due: BootProbe[] = [];
     const byIndex = new Map<number, BootProbe>();
@@ -187,7 +193,7 @@ export class InventoryObserver {
   }
 
   private async probeBoot(probe: BootProbe): Promise<void> {
-    probe.lastProbeAt = Date.now();
+    probe.lastProbeAt = this.now();
     const timeoutMs = this.options.bootProbeTimeoutMs ?? DEFAULT_BOOT_PROBE_TIMEOUT_MS;
     try {
       probe.booted = await this.options.driver.bootCompleted({ index: probe.index }, { timeoutMs });

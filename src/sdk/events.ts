@@ -29,14 +29,22 @@ export type StreamStatus = 'connecting' | 'open' | 'reconnecting' | 'closed';
 export interface SubscribeOptions {
   /** Event types or families, e.g. `['emulator.*', 'batch.*']`; none means every event. */
   topics?: readonly string[];
+  /**
+   * Ask the server to keep, inside each frame (~50 ms), only the last `emulator.state` /
+   * `emulator.updated` of each emulator (a merged `emulator.state` keeps the first
+   * `previousState`): for views that show the current state, not every step.
+   */
+  coalesce?: boolean;
+  /** Every event, `stream.resync` included (which also calls `onResync`). */
   onEvent: (event: FleetStreamEvent) => void;
   /** Each change of the connection's state; `closed` carries why it gave up. */
   onStatus?: (status: StreamStatus, detail?: { code?: number; reason?: string; error?: unknown }) => void;
   /**
-   * Called each time the stream is open again after a drop: events may have been missed
-   * meanwhile, so refetch what is shown.
+   * Events may have been missed, so refetch what is shown: called each time the stream is open
+   * again after a drop (reason `reconnected`) and when the server sends `stream.resync` (a
+   * replica's listener reconnected, or a frame overflowed).
    */
-  onResync?: () => void;
+  onResync?: (detail: { reason: string }) => void;
   WebSocket?: WebSocketConstructorLike;
   /** First delay before reconnecting, doubled up to `maxDelayMs`, with full jitter. */
   initialDelayMs?: number;
@@ -53,7 +61,8 @@ export interface EventSubscription {
 const NORMAL_CLOSE = 1000;
 
 /**
- * Subscribes to the event stream. A frame is one event `{type, at, data}` or an array of them.
+ * Subscribes to the event stream. A frame is an array of events `{type, at, data}` (older
+ * servers sent one event per frame; both are read).
  * After a drop it reconnects with backoff; before each reconnect it checks the credential with
  * `GET /auth/me`, which refreshes an expired access token, and gives up when it is refused.
  */
@@ -63,6 +72,11 @@ export function subscribeEvents(client: LdfleetClient, options: SubscribeOptions
   const initialDelayMs = options.initialDelayMs ?? 500;
   const maxDelayMs = options.maxDelayMs ?? 15_000;
   const topics = options.topics && options.topics.length > 0 ? options.topics.join(',') : undefined;
+  const streamUrl = () => {
+    const url = new URL(client.eventsUrl(topics));
+    if (options.coalesce) url.searchParams.set('coalesce', '1');
+    return url.toString();
+  };
 
   let socket: WebSocketLike | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -88,17 +102,21 @@ export function subscribeEvents(client: LdfleetClient, options: SubscribeOptions
   const connect = () => {
     if (closed) return;
     options.onStatus?.(everOpened || failures > 0 ? 'reconnecting' : 'connecting');
-    const current = new Socket(client.eventsUrl(topics));
+    const current = new Socket(streamUrl());
     socket = current;
     current.onopen = () => {
       failures = 0;
       options.onStatus?.('open');
-      if (everOpened) options.onResync?.();
+      if (everOpened) options.onResync?.({ reason: 'reconnected' });
       everOpened = true;
       settleOpened?.resolve();
     };
     current.onmessage = (message) => {
-      for (const event of parseFrame(message.data)) options.onEvent(event);
+      for (const event of parseFrame(message.data)) {
+        if (closed || socket !== current) return;
+        options.onEvent(event);
+        if (event.type === 'stream.resync') options.onResync?.({ reason: event.data.reason });
+      }
     };
     current.onerror = () => undefined; // a close follows, which decides what to do
     current.onclose = () => {

@@ -1,8 +1,10 @@
 /**
  * Live data: the whole inventory held once in the page (10,000 rows are a few MB), kept current
  * by the event stream, and the other server state in TanStack Query, refreshed by the same
- * events. Events are applied once per animation frame, so 200 changes a second cost 60 renders
- * at most; after the stream comes back everything is refetched (events may have been missed).
+ * events. The stream is coalesced (the server sends each emulator's last state per ~50 ms
+ * frame) and events are applied once per animation frame, so 200 changes a second cost 20
+ * renders at most; after the stream comes back or says `stream.resync` everything is refetched
+ * (events may have been missed).
  */
 import { QueryClient } from '@tanstack/react-query';
 import { useSyncExternalStore } from 'react';
@@ -212,11 +214,14 @@ export function startLive(): void {
   void loadFleet();
   subscription = subscribeEvents(api(), {
     topics: ['emulator.*', 'workstation.*', 'operation.*', 'batch.*'],
+    // The table shows each emulator's current state: intermediate ones inside a frame are not sent.
+    coalesce: true,
     onEvent: enqueue,
     onStatus: (status) => {
       stream = status;
       notify();
     },
+    // After a reconnect, or `stream.resync` (a replica's listener came back, a frame overflowed).
     onResync: () => {
       void loadFleet();
       void queryClient.invalidateQueries();

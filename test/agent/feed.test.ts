@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { agentEndpoint, refusalOf } from '../../src/agent/connection.js';
 import { InventoryFeed } from '../../src/agent/feed.js';
 import { snapshotOf, type Snapshot } from '../../src/agent/inventory.js';
@@ -119,10 +119,17 @@ describe('TransferStore', () => {
   });
 
   it('deletes an upload nobody claimed in time', async () => {
-    const store = new TransferStore({ maxBytes: 1_000, unclaimedTtlMs: 20 });
-    store.receive(chunk('t', 'data', true));
-    await new Promise((resolve) => setTimeout(resolve, 60));
-    await expect(store.claim('t')).rejects.toMatchObject({ code: 'transfer_not_found' });
-    await store.close();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const store = new TransferStore({ maxBytes: 1_000, unclaimedTtlMs: 20 });
+      store.receive(chunk('t', 'data', true));
+      vi.advanceTimersByTime(19);
+      expect(store.sizeOf('t')).toBe(4);
+      vi.advanceTimersByTime(1);
+      await expect(store.claim('t')).rejects.toMatchObject({ code: 'transfer_not_found' });
+      await store.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

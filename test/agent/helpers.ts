@@ -21,9 +21,14 @@ export function simDriver(home: SimHome): LdConsole {
 }
 
 /** The agent's RPC side wired to the real driver and simulator, with the inventory messages it would send. */
-export function simAgentParts(home: SimHome, transferOptions: Partial<TransferOptions> = {}, dispatcherOptions: Partial<RpcDispatcherOptions> = {}) {
+export function simAgentParts(
+  home: SimHome,
+  transferOptions: Partial<TransferOptions> = {},
+  dispatcherOptions: Partial<RpcDispatcherOptions> = {},
+  clock?: () => number,
+) {
   const driver = simDriver(home);
-  const observer = new InventoryObserver({ driver, installDir: home.dir, logger: silentLogger });
+  const observer = new InventoryObserver({ driver, installDir: home.dir, logger: silentLogger, ...(clock ? { clock } : {}) });
   const sent: InventoryMessage[] = [];
   const feed = new InventoryFeed(observer, (message) => sent.push(message) > 0);
   feed.startPublishing();

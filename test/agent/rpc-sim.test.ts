@@ -189,10 +189,11 @@ describe('inventory polling on the simulator', { timeout: 60_000 }, () => {
   it('reports boot only after Android booted, re-reads configs only when they change, and survives a failing list2', async () => {
     const home = newSimHome({ bootMs: BOOT_MS });
     home.seed([{ name: 'one', running: true, booted: false }]);
-    const { feed, sent, driver } = simAgentParts(home);
+    let now = Date.now();
+    const { feed, sent, driver } = simAgentParts(home, {}, {}, () => now);
     expect((await feed.refresh()).get(0)).toMatchObject({ state: 'starting', booted: false });
     home.advanceClock(BOOT_MS);
-    await new Promise((resolve) => setTimeout(resolve, 2_100)); // the boot probe's own pacing (2 s per launch)
+    now += 2_000; // the boot probe's own pacing: a launch is asked again at most every 2 s
     expect((await feed.refresh()).get(0)).toMatchObject({ state: 'running', booted: true });
     const probes = () => home.calls().filter((record) => record.command === 'adb').length;
     const probesWhenBooted = probes();

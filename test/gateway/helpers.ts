@@ -181,7 +181,8 @@ export class EventsClient {
   readonly events: StreamedEvent[] = [];
 
   private constructor(readonly socket: WebSocket) {
-    socket.on('message', (data) => this.events.push(JSON.parse(data.toString()) as StreamedEvent));
+    // A frame is an array of events.
+    socket.on('message', (data) => this.events.push(...(JSON.parse(data.toString()) as StreamedEvent[])));
   }
 
   static async open(baseUrl: string, query: Record<string, string>, headers: Record<string, string> = {}): Promise<EventsClient> {

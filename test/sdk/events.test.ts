@@ -57,6 +57,58 @@ describe('sdk events', () => {
     expect(statuses.at(-1)).toBe('closed');
   });
 
+  it('calls onResync with the reason when the server sends stream.resync, whatever the topics', async () => {
+    const { t } = fleet;
+    const resyncs: Array<{ reason: string }> = [];
+    const seen: FleetStreamEvent[] = [];
+    const subscription = subscribeEvents(t.admin, {
+      topics: ['batch.*'],
+      WebSocket: Socket,
+      onEvent: (event) => seen.push(event),
+      onResync: (detail) => resyncs.push(detail),
+    });
+    try {
+      await subscription.opened;
+      t.server.bus.publish('stream.resync', { reason: 'replica listener reconnected' });
+      await eventually(() => resyncs.length === 1, 5_000, 'the resync');
+      expect(resyncs).toEqual([{ reason: 'replica listener reconnected' }]);
+      expect(seen.map((event) => event.type)).toEqual(['stream.resync']);
+    } finally {
+      subscription.close();
+    }
+  });
+
+  it('with coalesce: true gets one state event per emulator and frame, from the first previousState', async () => {
+    const { t } = fleet;
+    const [emulator] = await fleet.emulators();
+    if (!emulator) throw new Error('no emulator');
+    const coalesced: FleetStreamEvent[] = [];
+    const all: FleetStreamEvent[] = [];
+    // A made-up id: the fleet's own emulators may change meanwhile.
+    const id = 'sdk-coalesce';
+    const subscriptions = [true, false].map((coalesce) =>
+      subscribeEvents(t.admin, {
+        topics: ['emulator.state'],
+        coalesce,
+        WebSocket: Socket,
+        onEvent: (event) => {
+          if (event.type === 'emulator.state' && event.data.id === id) (coalesce ? coalesced : all).push(event);
+        },
+      }),
+    );
+    try {
+      await Promise.all(subscriptions.map((subscription) => subscription.opened));
+      const base = { ...emulator, id };
+      t.server.bus.publish('emulator.state', { ...base, state: 'starting', booted: false, previousState: 'stopped', previousBooted: false });
+      t.server.bus.publish('emulator.state', { ...base, state: 'running', booted: false, previousState: 'starting', previousBooted: false });
+      t.server.bus.publish('emulator.state', { ...base, state: 'running', booted: true, previousState: 'running', previousBooted: false });
+      await eventually(() => all.length === 3 && coalesced.length === 1, 5_000, 'both streams');
+      expect(coalesced[0]?.data).toMatchObject({ state: 'running', booted: true, previousState: 'stopped', previousBooted: false });
+    } finally {
+      for (const subscription of subscriptions) subscription.close();
+    }
+  });
+
   it('gives up, with the reason, when the credential is refused', async () => {
     const { t } = fleet;
     const anonymous = t.admin.withToken('not-a-token');

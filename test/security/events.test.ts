@@ -62,7 +62,8 @@ describe('event stream limits', () => {
     const agent = await FakeAgent.connect(t.url, enrollmentToken);
     await agent.hello();
     const received = open.map(() => 0);
-    open.forEach((socket, i) => socket.on('message', () => (received[i] = (received[i] ?? 0) + 1)));
+    // Each frame is an array of events.
+    open.forEach((socket, i) => socket.on('message', (data: Buffer) => (received[i] = (received[i] ?? 0) + (JSON.parse(data.toString()) as unknown[]).length)));
     agent.inventory(Array.from({ length: 2000 }, (_, index) => instance(index)), { full: true });
     expect(await t.admin.health()).toEqual({ status: 'ok' });
     await eventually(() => received.every((count) => count >= 2000), 60_000, 'every stream to get the 2,000 emulator.created events');
@@ -75,12 +76,13 @@ describe('event stream limits', () => {
     const stringify = vi.spyOn(JSON, 'stringify');
     try {
       const event = t.server.bus.publish('workstation.metrics', { workstationId: 'once', metrics: METRICS });
+      // Serialised when its frame is built, after the publish: count once every client has it.
+      for (const client of clients) await client.waitFor((candidate) => candidate.data.workstationId === 'once');
       const calls = stringify.mock.calls.filter(([value]) => value === event).length;
       expect(calls).toBe(1);
     } finally {
       stringify.mockRestore();
     }
-    for (const client of clients) await client.waitFor((event) => event.data.workstationId === 'once');
     for (const client of clients) client.close();
   });
 

@@ -12,14 +12,14 @@ describe('/openapi.json', () => {
   });
   afterAll(() => t?.close());
 
-  it('documents GET /api/v1/events with its topics and token parameters', async () => {
+  it('documents GET /api/v1/events with its topics, coalesce and token parameters', async () => {
     const spec = (await (await fetch(`${t.url}/openapi.json`)).json()) as {
       paths: Record<string, Record<string, { summary?: string; parameters?: { name: string; in: string }[] }>>;
     };
     const events = spec.paths['/api/v1/events']?.get;
     expect(events, 'GET /api/v1/events in the document').toBeDefined();
     expect(events?.summary).toMatch(/WebSocket/);
-    expect(events?.parameters?.filter((p) => p.in === 'query').map((p) => p.name).sort()).toEqual(['token', 'topics']);
+    expect(events?.parameters?.filter((p) => p.in === 'query').map((p) => p.name).sort()).toEqual(['coalesce', 'token', 'topics']);
   });
 });
 

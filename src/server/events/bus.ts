@@ -24,6 +24,11 @@ export interface EventDataMap {
   'emulator.state': Emulator & { previousState: Emulator['state']; previousBooted: boolean };
   /** The emulator as it was last seen. */
   'emulator.removed': Emulator;
+  /**
+   * Events may have been missed (a replica's listener reconnected, or a stream's frame
+   * overflowed): clients refetch what they show. Reaches every stream whatever its topics.
+   */
+  'stream.resync': { reason: string };
 }
 
 export type EventType = keyof EventDataMap;

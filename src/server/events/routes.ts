@@ -1,6 +1,8 @@
 /**
- * `GET /api/v1/events`: the live event stream over a WebSocket. Each event is one JSON text
- * frame `{type, at, data}`. A client that cannot keep up is dropped instead of being buffered
+ * `GET /api/v1/events`: the live event stream over a WebSocket. Events arrive in JSON text
+ * frames, each an array of `{type, at, data}`, one frame per frame interval (~50 ms) when
+ * there is something to send; with `?coalesce=1` a frame keeps only the last state of each
+ * emulator (`coalesce.ts`). A client that cannot keep up is dropped instead of being buffered
  * without bound: one slow dashboard must not slow the server or the other clients. Streams are
  * capped per user and overall, clients may send only tiny frames (the stream is one-way), and
  * a stream ends when its credential does: revoked, user disabled, or access token expired.
@@ -11,8 +13,10 @@ import type {} from '@fastify/websocket';
 import type { WebSocket } from 'ws';
 import type { App, ServerUnit } from '../http/index.js';
 import type { EventBus } from './bus.js';
-import { eventJson } from './bus.js';
-import { InvalidTopicError, parseTopics } from './topics.js';
+import { FrameFanout } from './frames.js';
+import type { FrameMode } from './frames.js';
+import { InvalidTopicError, parseTopicFilter } from './topics.js';
+import type { TopicFilter } from './topics.js';
 
 /** Under the API prefix: `/api/v1/events`. */
 export const EVENTS_PATH = '/events';
@@ -48,8 +52,15 @@ export interface EventsRouteOptions {
   readonly bus: EventBus;
   /** Resolves an access JWT or API token to its principal, or null when it is not valid. */
   readonly authenticate: (token: string) => Promise<EventsPrincipal | null>;
-  /** Bytes queued for one client past which it is dropped (default 4 MiB). */
+  /** Bytes queued for one client past which it is dropped at the next flush (default 4 MiB). */
   readonly maxBufferedBytes?: number;
+  /** How long events gather into one frame before it is sent (default 50 ms). */
+  readonly frameIntervalMs?: number;
+  /**
+   * Events a frame holds at most (per topic filter and mode, default 10,000); past it the frame
+   * is one `stream.resync` instead and its clients refetch.
+   */
+  readonly maxEventsPerFrame?: number;
   /** How often clients are pinged; one missing pong closes them (default 30 s). */
   readonly pingIntervalMs?: number;
   /** How long a dropped client gets to read its close frame before the socket is cut (default 5 s). */
@@ -72,7 +83,8 @@ export interface EventsRouteOptions {
 interface Subscription {
   readonly token: string;
   readonly principal: EventsPrincipal;
-  readonly accepts: (type: string) => boolean;
+  readonly topics: TopicFilter;
+  readonly mode: FrameMode;
 }
 
 /** Reads the token from `Authorization: Bearer …`, else from `?token=` (browsers cannot set headers). */
@@ -88,6 +100,10 @@ function topicsOf(request: FastifyRequest): string | undefined {
   return typeof topics === 'string' ? topics : undefined;
 }
 
+function modeOf(request: FastifyRequest): FrameMode {
+  return (request.query as { coalesce?: unknown } | undefined)?.coalesce === '1' ? 'coalesce' : 'all';
+}
+
 async function refuse(reply: FastifyReply, status: number, code: string, message: string): Promise<void> {
   await reply.status(status).type('application/json; charset=utf-8').send({ error: { code, message } });
 }
@@ -100,8 +116,13 @@ export function eventsUnit(options: EventsRouteOptions): ServerUnit {
 export function registerEventsRoute(app: App, options: EventsRouteOptions): void {
   const maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
   const pingIntervalMs = options.pingIntervalMs ?? 30_000;
+  const fanout = new FrameFanout(options.bus, {
+    frameIntervalMs: options.frameIntervalMs ?? 50,
+    maxEventsPerFrame: options.maxEventsPerFrame ?? 10_000,
+  });
+  app.addHook('onClose', async () => fanout.close());
   const limits: StreamLimits = {
-    bus: options.bus,
+    fanout,
     authenticate: options.authenticate,
     maxBufferedBytes,
     pingIntervalMs,
@@ -121,10 +142,15 @@ export function registerEventsRoute(app: App, options: EventsRouteOptions): void
       // `?token=` is masked by the request log serializer of the HTTP unit.
       schema: {
         tags: ['events'],
-        summary: 'WebSocket: live events as JSON frames {type, at, data}; ?topics=emulator.*,workstation.online',
+        summary: 'WebSocket: live events, each frame a JSON array of {type, at, data}; ?topics=emulator.*,workstation.online; ?coalesce=1 keeps the last state of each emulator per frame',
         querystring: Type.Object({
           token: Type.Optional(Type.String({ maxLength: 4096, description: 'an access or API token, for clients that cannot send Authorization' })),
-          topics: Type.Optional(Type.String({ maxLength: 2000, description: 'comma-separated event types; emulator.* takes a family, * everything; none means everything' })),
+          topics: Type.Optional(Type.String({ maxLength: 2000, description: 'comma-separated event types; emulator.* takes a family, * everything; none means everything; stream.* always comes' })),
+          coalesce: Type.Optional(
+            Type.Union([Type.Literal('0'), Type.Literal('1')], {
+              description: '1: inside one frame only the last emulator.state/emulator.updated of each emulator (a state change keeps its first previousState)',
+            }),
+          ),
         }),
       },
       // Authenticated here rather than by the core's header check, since browsers send `?token=`.
@@ -133,14 +159,14 @@ export function registerEventsRoute(app: App, options: EventsRouteOptions): void
         const token = tokenOf(request);
         const principal = token ? await options.authenticate(token) : null;
         if (!principal) return refuse(reply, 401, 'unauthorized', 'a valid access or API token is required');
-        let accepts: (type: string) => boolean;
+        let topics: TopicFilter;
         try {
-          accepts = parseTopics(topicsOf(request));
+          topics = parseTopicFilter(topicsOf(request));
         } catch (error) {
           if (error instanceof InvalidTopicError) return refuse(reply, 400, 'validation_failed', error.message);
           throw error;
         }
-        subscriptions.set(request, { token: token ?? '', principal, accepts });
+        subscriptions.set(request, { token: token ?? '', principal, topics, mode: modeOf(request) });
       },
     },
     (socket, request) => {
@@ -164,7 +190,7 @@ export function registerEventsRoute(app: App, options: EventsRouteOptions): void
 }
 
 interface StreamLimits {
-  readonly bus: EventBus;
+  readonly fanout: FrameFanout;
   readonly authenticate: (token: string) => Promise<EventsPrincipal | null>;
   readonly maxBufferedBytes: number;
   readonly pingIntervalMs: number;
@@ -248,14 +274,17 @@ function streamEvents(socket: WebSocket, subscription: Subscription, limits: Str
     graceTimer.unref();
   };
 
-  const unsubscribe = limits.bus.subscribe((event) => {
-    if (socket.readyState !== socket.OPEN) return;
-    if (socket.bufferedAmount > limits.maxBufferedBytes) {
-      drop(EventsCloseCode.slowConsumer, 'too slow: events were dropped');
-      return;
-    }
-    socket.send(eventJson(event));
-  }, subscription.accepts);
+  const unsubscribe = limits.fanout.join(subscription.topics, subscription.mode, {
+    deliver: (frame) => {
+      if (socket.readyState !== socket.OPEN) return;
+      if (socket.bufferedAmount > limits.maxBufferedBytes) {
+        drop(EventsCloseCode.slowConsumer, 'too slow: events were dropped');
+        return;
+      }
+      // The group's one Buffer, sent as a text frame: ws writes it without copying or re-encoding.
+      socket.send(frame, { binary: false });
+    },
+  });
 
   const recheck = () => {
     if (ended) return;

@@ -8,16 +8,27 @@ export class InvalidTopicError extends Error {}
 const TOPIC_PATTERN = /^(\*|[a-z][a-z0-9_]*(\.([a-z][a-z0-9_]*|\*))*)$/;
 const MAX_TOPICS = 32;
 
+/** A parsed filter: its predicate, and a canonical key that equal filters share. */
+export interface TopicFilter {
+  /** Sorted distinct patterns, `*` for everything: streams with the same key get the same events. */
+  readonly key: string;
+  readonly accepts: (type: string) => boolean;
+}
+
 /** A predicate over event types; no filter (or an empty one) accepts every event. */
 export function parseTopics(filter: string | undefined): (type: string) => boolean {
+  return parseTopicFilter(filter).accepts;
+}
+
+export function parseTopicFilter(filter: string | undefined): TopicFilter {
   const patterns = (filter ?? '')
     .split(',')
     .map((topic) => topic.trim())
     .filter((topic) => topic.length > 0);
-  if (patterns.length === 0) return () => true;
   if (patterns.length > MAX_TOPICS) throw new InvalidTopicError(`at most ${MAX_TOPICS} topics`);
   const matchers = patterns.map(topicMatcher);
-  return (type) => matchers.some((matches) => matches(type));
+  if (patterns.length === 0 || patterns.includes('*')) return { key: '*', accepts: () => true };
+  return { key: [...new Set(patterns)].sort().join(','), accepts: (type) => matchers.some((matches) => matches(type)) };
 }
 
 function topicMatcher(pattern: string): (type: string) => boolean {

@@ -2,28 +2,31 @@
  * The fleet: what the agents report, kept in the store and announced on the event bus. The
  * gateway feeds it (hello, heartbeat, metrics, inventory, disconnect); the HTTP API reads it.
  */
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import type { HelloMessage, InventoryMessage, Metrics, StatusMessage } from '../../protocol/index.js';
 import { FleetMetrics } from './metrics.js';
 import type { Database, Page, PageRequest, Store, WorkstationsTable } from '../store/index.js';
 import { newId, nowIso } from '../store/index.js';
 import type { EventBus } from '../events/index.js';
-import { planInventory } from './inventory.js';
+import { InventoryWriter, ROWS_PER_STATEMENT, chunks } from './inventory-writer.js';
+import type { AppliedMessage, InventoryWriterOptions } from './inventory-writer.js';
+import { Liveness } from './liveness.js';
 import { listEmulators } from './queries.js';
 import type { EmulatorFilter } from './queries.js';
 import type { EmulatorChange } from './inventory.js';
 import type { EmulatorsTable } from './schema.js';
 import { toEmulator, toWorkstationInfo } from './mapping.js';
 import type { EmulatorCounts, WorkstationInfo } from './types.js';
+import type { LiveState, LivenessWrite } from './liveness.js';
+
+/** What the workstation API shows beside the stored row: emulator counts and the live heartbeat. */
+export type WorkstationExtras = { emulators: EmulatorCounts } & Partial<LiveState>;
 
 const BREAKER_OPEN = {
   reason: 'breaker_open',
   message: 'the circuit breaker is open after repeated transport failures or timeouts; operations for this workstation wait until it half-opens',
 } as const;
-
-/** Rows per multi-row statement: well under SQLite's and PostgreSQL's bound-parameter limits. */
-const ROWS_PER_STATEMENT = 400;
 
 export interface FleetOptions {
   readonly store: Store;
@@ -31,6 +34,10 @@ export interface FleetOptions {
   readonly clock?: () => number;
   /** Where `ldfleet_workstation_status` is registered (the server's `/metrics`). */
   readonly registry?: Registry;
+  /** How inventory messages are grouped into transactions. */
+  readonly inventory?: InventoryWriterOptions;
+  /** How often at most a heartbeating workstation's last-seen time and metrics are written (default 60 s). */
+  readonly livenessPersistMs?: number;
 }
 
 export class Fleet {
@@ -42,12 +49,22 @@ export class Fleet {
   private readonly agentStatus = new Map<string, { reason: string; message: string | null }>();
   /** Workstations whose circuit breaker is open. */
   private readonly openBreakers = new Set<string>();
+  /** Heartbeats and metrics, fresher than the stored row. */
+  private readonly liveness: Liveness;
+  private readonly inventory: InventoryWriter;
 
   constructor(options: FleetOptions) {
     this.db = options.store.db;
     this.bus = options.bus;
     this.clock = options.clock ?? Date.now;
     this.metrics = options.registry ? new FleetMetrics(options.registry) : undefined;
+    this.liveness = new Liveness(options.livenessPersistMs);
+    this.inventory = new InventoryWriter(
+      this.db,
+      () => ({ now: this.now(), newId: () => newId(this.clock()) }),
+      (applied) => this.publishApplied(applied),
+      options.inventory,
+    );
   }
 
   /**
@@ -74,8 +91,9 @@ export class Fleet {
       last_seen_at: now,
       updated_at: now,
     });
+    this.liveness.persisted(workstationId, now, this.clock());
     if (row) this.metrics?.statusChanged(row);
-    const info = row ? this.bus.publish('workstation.online', toWorkstationInfo(row)).data : null;
+    const info = row ? this.bus.publish('workstation.online', this.info(row)).data : null;
     if (this.openBreakers.has(workstationId)) await this.applyStatus(workstationId);
     return info;
   }
@@ -108,15 +126,30 @@ export class Fleet {
     const next = status.reason === null ? 'online' : 'degraded';
     const message = status.reason === null ? null : status.message;
     if (current.status === next && current.status_reason === status.reason && current.status_message === message) return null;
-    const row = await this.updateWorkstation(workstationId, { status: next, status_reason: status.reason, status_message: message, updated_at: this.now() });
+    const row = await this.updateWorkstation(workstationId, {
+      ...this.liveness.unwritten(workstationId, this.clock()),
+      status: next,
+      status_reason: status.reason,
+      status_message: message,
+      updated_at: this.now(),
+    });
     if (!row) return null;
     this.metrics?.statusChanged(row);
-    return this.bus.publish(next === 'degraded' ? 'workstation.degraded' : 'workstation.online', toWorkstationInfo(row)).data;
+    return this.bus.publish(next === 'degraded' ? 'workstation.degraded' : 'workstation.online', this.info(row)).data;
   }
 
   async workstationOffline(workstationId: string): Promise<WorkstationInfo | null> {
     this.agentStatus.delete(workstationId);
-    const row = await this.updateWorkstation(workstationId, { status: 'offline', status_reason: null, status_message: null, updated_at: this.now() });
+    // Going offline is a change of status: what only memory knew of the session goes into the row.
+    const unwritten = this.liveness.unwritten(workstationId, this.clock());
+    this.liveness.forget(workstationId);
+    const row = await this.updateWorkstation(workstationId, {
+      ...unwritten,
+      status: 'offline',
+      status_reason: null,
+      status_message: null,
+      updated_at: this.now(),
+    });
     if (row) this.metrics?.statusChanged(row);
     return row ? this.bus.publish('workstation.offline', toWorkstationInfo(row)).data : null;
   }
@@ -124,37 +157,33 @@ export class Fleet {
   /** Publishes `workstation.updated` after an operator changed a workstation. */
   async workstationUpdated(workstationId: string): Promise<void> {
     const row = await this.db.selectFrom('workstations').selectAll().where('id', '=', workstationId).executeTakeFirst();
-    if (row) this.bus.publish('workstation.updated', toWorkstationInfo(row));
+    if (row) this.bus.publish('workstation.updated', this.info(row));
   }
 
+  /** A heartbeat: liveness stays in memory; the row is written at most once per `livenessPersistMs`. */
   async workstationSeen(workstationId: string): Promise<void> {
-    await this.db.updateTable('workstations').set({ last_seen_at: this.now() }).where('id', '=', workstationId).execute();
+    await this.persistLiveness(workstationId, this.liveness.seen(workstationId, this.now(), this.clock()));
   }
 
+  /** Host metrics: announced at once, served from memory, written like heartbeats. */
   async recordMetrics(workstationId: string, metrics: Metrics): Promise<void> {
-    await this.db
-      .updateTable('workstations')
-      .set({ metrics: JSON.stringify(metrics), last_seen_at: this.now() })
-      .where('id', '=', workstationId)
-      .execute();
+    const write = this.liveness.seen(workstationId, this.now(), this.clock(), metrics);
     this.bus.publish('workstation.metrics', { workstationId, metrics });
+    await this.persistLiveness(workstationId, write);
+  }
+
+  private async persistLiveness(workstationId: string, write: LivenessWrite | null): Promise<void> {
+    if (write === null) return;
+    await this.db.updateTable('workstations').set(write).where('id', '=', workstationId).execute();
   }
 
   /**
-   * Applies one inventory message in one transaction: one read of the workstation's rows, then
-   * batched writes. Events go out after the commit, one per real change.
+   * Applies one inventory message: it is written with the other agents' messages of the same
+   * tick in one transaction (`InventoryWriter`) and settles after the commit. Events go out
+   * after the commit, one per real change, in the order of the messages.
    */
   async applyInventory(workstationId: string, message: InventoryMessage): Promise<EmulatorChange[]> {
-    const now = this.now();
-    const changes = await this.db.transaction().execute(async (trx) => {
-      const existing = await trx.selectFrom('emulators').selectAll().where('workstation_id', '=', workstationId).execute();
-      const plan = planInventory(existing, message, { workstationId, now, newId: () => newId(this.clock()) });
-      await deleteRows(trx, plan.removals);
-      await upsertRows(trx, plan.writes);
-      return plan.changes;
-    });
-    if (changes.length > 0) await this.publishChanges(workstationId, changes);
-    return changes;
+    return this.inventory.submit(workstationId, message);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -231,14 +260,30 @@ export class Fleet {
   }
 
   /** What the workstation API shows beside the core fields: `emulators: {total, running}`. */
-  async workstationExtras(workstationIds: readonly string[]): Promise<Map<string, { emulators: EmulatorCounts }>> {
+  async workstationExtras(workstationIds: readonly string[]): Promise<Map<string, WorkstationExtras>> {
     const counts = await this.emulatorCounts(workstationIds);
-    return new Map(workstationIds.map((id) => [id, { emulators: counts.get(id) ?? { total: 0, running: 0 } }]));
+    return new Map(
+      workstationIds.map((id) => [id, { emulators: counts.get(id) ?? { total: 0, running: 0 }, ...this.liveness.get(id) }]),
+    );
   }
 
-  private async publishChanges(workstationId: string, changes: readonly EmulatorChange[]): Promise<void> {
-    const workstation = await this.db.selectFrom('workstations').select('name').where('id', '=', workstationId).executeTakeFirst();
-    const name = workstation?.name;
+  /** A stored workstation as events show it, with the liveness only memory has yet. */
+  private info(row: WorkstationsTable): WorkstationInfo {
+    return { ...toWorkstationInfo(row), ...this.liveness.get(row.id) };
+  }
+
+  /** After an inventory commit: one read of the workstations' names, then the events in order. */
+  private async publishApplied(applied: readonly AppliedMessage[]): Promise<void> {
+    const ids = [...new Set(applied.filter((item) => item.changes.length > 0).map((item) => item.workstationId))];
+    if (ids.length === 0) return;
+    const names = new Map<string, string>();
+    for (const chunk of chunks(ids, ROWS_PER_STATEMENT)) {
+      for (const row of await this.db.selectFrom('workstations').select(['id', 'name']).where('id', 'in', chunk).execute()) names.set(row.id, row.name);
+    }
+    for (const item of applied) this.publishChanges(names.get(item.workstationId), item.changes);
+  }
+
+  private publishChanges(name: string | undefined, changes: readonly EmulatorChange[]): void {
     for (const change of changes) {
       const emulator = toEmulator(change.row, name);
       if (change.kind === 'state') {
@@ -264,39 +309,4 @@ export class Fleet {
   private now(): string {
     return nowIso(this.clock());
   }
-}
-
-async function deleteRows(trx: Transaction<Database>, rows: readonly EmulatorsTable[]): Promise<void> {
-  for (const batch of chunks(rows.map((row) => row.id), ROWS_PER_STATEMENT)) {
-    await trx.deleteFrom('emulators').where('id', 'in', batch).execute();
-  }
-}
-
-/** New and changed rows alike: one `insert … on conflict (id) do update` per batch. */
-async function upsertRows(trx: Transaction<Database>, rows: readonly EmulatorsTable[]): Promise<void> {
-  for (const batch of chunks(rows, ROWS_PER_STATEMENT)) {
-    await trx
-      .insertInto('emulators')
-      .values(batch)
-      .onConflict((conflict) =>
-        conflict.column('id').doUpdateSet((eb) => ({
-          name: eb.ref('excluded.name'),
-          state: eb.ref('excluded.state'),
-          booted: eb.ref('excluded.booted'),
-          pids: eb.ref('excluded.pids'),
-          settings: eb.ref('excluded.settings'),
-          adb_serial: eb.ref('excluded.adb_serial'),
-          problem: eb.ref('excluded.problem'),
-          observed_at: eb.ref('excluded.observed_at'),
-          updated_at: eb.ref('excluded.updated_at'),
-        })),
-      )
-      .execute();
-  }
-}
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const result: T[][] = [];
-  for (let start = 0; start < items.length; start += size) result.push(items.slice(start, start + size));
-  return result;
 }

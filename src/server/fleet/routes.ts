@@ -50,7 +50,7 @@ export function registerEmulatorRoutes(api: App, store: Store): void {
     },
     async (request) => {
       const { limit, cursor, ...filter } = request.query;
-      return listEmulators(store.db, filter, { limit, cursor });
+      return listEmulators(store.reader, filter, { limit, cursor });
     },
   );
 
@@ -66,7 +66,7 @@ export function registerEmulatorRoutes(api: App, store: Store): void {
       },
     },
     async (request) => {
-      const emulator = await getEmulator(store.db, request.params.id);
+      const emulator = await getEmulator(store.reader, request.params.id);
       if (!emulator) throw notFound('emulator');
       return emulator;
     },

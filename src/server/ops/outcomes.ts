@@ -125,7 +125,8 @@ export class BatchProgress {
     const row = await repo.getBatch(batchId);
     if (!row) return;
     const counts = await repo.batchCounts(batchId);
-    const finished = await repo.finishBatchIfDone(batchId, clock.now());
+    // One grouped count of the children serves both the event and the finish check.
+    const finished = await repo.finishBatchIfDone(batchId, clock.now(), counts);
     const batch = toBatchOf(finished ?? row, counts);
     await repo.setBatchStatus(batchId, batch.status);
     bus.publish('batch.updated', batch);

@@ -392,9 +392,9 @@ export class OperationRepository {
     return counts;
   }
 
-  /** Marks a batch finished once, when its last child reached a final status. */
-  async finishBatchIfDone(batchId: string, now: number): Promise<BatchesTable | undefined> {
-    const counts = await this.batchCounts(batchId);
+  /** Marks a batch finished once, when its last child reached a final status (`counts` when the caller has them). */
+  async finishBatchIfDone(batchId: string, now: number, known?: BatchCounts): Promise<BatchesTable | undefined> {
+    const counts = known ?? (await this.batchCounts(batchId));
     if (counts.queued + counts.running > 0) return undefined;
     return this.db
       .updateTable('batches')

@@ -22,6 +22,12 @@ export interface StoreOptions {
 export interface Store {
   readonly kind: StoreKind;
   readonly db: Kysely<Database>;
+  /**
+   * For hot reads that may see the last commit (the emulator list): on SQLite a second,
+   * read-only connection, so a read never queues behind a write transaction that holds the
+   * writer's connection across awaits (WAL lets it read meanwhile); on PostgreSQL the same pool.
+   */
+  readonly reader: Kysely<Database>;
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -37,9 +43,11 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     await db.destroy();
     throw error;
   }
+  const reader = kind === 'sqlite' ? openSqliteReader(options.dataDir) : db;
   return {
     kind,
     db,
+    reader,
     async ping() {
       try {
         await sql`select 1`.execute(db);
@@ -49,6 +57,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       }
     },
     async close() {
+      if (reader !== db) await reader.destroy();
       await db.destroy();
     },
   };
@@ -76,6 +85,13 @@ function openSqlite(dataDir: string): Kysely<Database> {
   database.pragma('busy_timeout = 5000');
   database.pragma('foreign_keys = ON');
   database.pragma('synchronous = NORMAL');
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+}
+
+/** Opened after the migrations, on the file (and WAL) the writer made. */
+function openSqliteReader(dataDir: string): Kysely<Database> {
+  const database = new BetterSqlite3(join(dataDir, 'ldfleet.db'), { readonly: true, fileMustExist: true });
+  database.pragma('busy_timeout = 5000');
   return new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
 }
 
