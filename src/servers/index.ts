@@ -46,7 +46,7 @@ export function isUnreachable(error: unknown): boolean {
 export function failoverFetch(servers: readonly string[], inner: typeof fetch): typeof fetch {
   const first = servers[0] ?? '';
   let working = 0;
-  return (async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
+  return async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
     const href = input instanceof Request ? input.url : String(input);
     if (servers.length < 2 || !href.startsWith(first) || input instanceof Request || !replayable(init?.body)) return inner(input, init);
     const path = href.slice(first.length);
@@ -63,7 +63,7 @@ export function failoverFetch(servers: readonly string[], inner: typeof fetch): 
       }
     }
     throw lastError;
-  }) as typeof fetch;
+  };
 }
 
 function replayable(body: RequestInit['body']): boolean {

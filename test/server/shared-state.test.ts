@@ -106,11 +106,11 @@ describePostgres('login throttling across replicas', () => {
     const secretsKey = randomBytes(32).toString('base64url');
     const limits = { loginMaxPerUser: 3, loginMaxPerIp: 1000, loginWindowSeconds: 60 };
     const [a, b] = await Promise.all([startReplica(database, { secretsKey, ...limits }), startReplica(database, { secretsKey, ...limits })]);
-    expect(await statusOf(new LdfleetClient({ baseUrl: a!.url }).login('admin', 'wrong-password-1'))).toBe(401);
-    expect(await statusOf(new LdfleetClient({ baseUrl: b!.url }).login('admin', 'wrong-password-2'))).toBe(401);
-    expect(await statusOf(new LdfleetClient({ baseUrl: a!.url }).login('admin', 'wrong-password-3'))).toBe(401);
-    expect(await statusOf(new LdfleetClient({ baseUrl: b!.url }).login('admin', ADMIN_PASSWORD))).toBe(429);
-    expect(await statusOf(new LdfleetClient({ baseUrl: a!.url }).login('admin', ADMIN_PASSWORD))).toBe(429);
+    expect(await statusOf(new LdfleetClient({ baseUrl: a.url }).login('admin', 'wrong-password-1'))).toBe(401);
+    expect(await statusOf(new LdfleetClient({ baseUrl: b.url }).login('admin', 'wrong-password-2'))).toBe(401);
+    expect(await statusOf(new LdfleetClient({ baseUrl: a.url }).login('admin', 'wrong-password-3'))).toBe(401);
+    expect(await statusOf(new LdfleetClient({ baseUrl: b.url }).login('admin', ADMIN_PASSWORD))).toBe(429);
+    expect(await statusOf(new LdfleetClient({ baseUrl: a.url }).login('admin', ADMIN_PASSWORD))).toBe(429);
   });
 
   it('counts them in Redis when redisUrl is set', async () => {
@@ -120,12 +120,12 @@ describePostgres('login throttling across replicas', () => {
     const username = `redis-${randomBytes(4).toString('hex')}`;
     const limits = { loginMaxPerUser: 2, loginMaxPerIp: 100_000, loginWindowSeconds: 60, redisUrl: REDIS_URL };
     const [a, b] = await Promise.all([startReplica(database, { secretsKey, ...limits }), startReplica(database, { secretsKey, ...limits })]);
-    const admin = new LdfleetClient({ baseUrl: a!.url });
+    const admin = new LdfleetClient({ baseUrl: a.url });
     await admin.login('admin', ADMIN_PASSWORD);
     await admin.createUser({ username, password: 'right-password-123', role: 'viewer' });
-    expect(await statusOf(new LdfleetClient({ baseUrl: a!.url }).login(username, 'wrong-password-1'))).toBe(401);
-    expect(await statusOf(new LdfleetClient({ baseUrl: b!.url }).login(username, 'wrong-password-2'))).toBe(401);
-    expect(await statusOf(new LdfleetClient({ baseUrl: a!.url }).login(username, 'right-password-123'))).toBe(429);
+    expect(await statusOf(new LdfleetClient({ baseUrl: a.url }).login(username, 'wrong-password-1'))).toBe(401);
+    expect(await statusOf(new LdfleetClient({ baseUrl: b.url }).login(username, 'wrong-password-2'))).toBe(401);
+    expect(await statusOf(new LdfleetClient({ baseUrl: a.url }).login(username, 'right-password-123'))).toBe(429);
     const redis = new Redis(REDIS_URL);
     cleanups.push(() => void redis.quit());
     expect(Number(await redis.get(`ldfleet:rate:login:user:${username}|127.0.0.1`))).toBe(3);
