@@ -8,9 +8,13 @@ import { AGENT_CONNECT_PATH, parseServerMessage, type AgentMessage, type ServerM
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { describeError, type AgentLogger } from './log.js';
 import { isLoopbackHost, wsTrustOptions, type Trust } from '../trust/index.js';
+import { serverUrlsOf } from '../servers/index.js';
 
 export interface ConnectionOptions {
-  /** The server's base URL (`http(s)://host:port`, or `ws(s)://…`). */
+  /**
+   * The server's base URL (`http(s)://host:port`, or `ws(s)://…`), or several (replicas),
+   * comma-separated: a failed dial or a lost connection redials the next one.
+   */
   readonly serverUrl: string;
   readonly token: string;
   readonly logger: AgentLogger;
@@ -50,7 +54,9 @@ export function agentEndpoint(serverUrl: string): string {
 }
 
 export class AgentConnection {
-  private readonly endpoint: string;
+  private readonly endpoints: readonly string[];
+  /** Which of `endpoints` the next dial goes to. */
+  private current = 0;
   private readonly backoff: Backoff;
   private socket: WebSocket | undefined;
   private redialTimer: NodeJS.Timeout | undefined;
@@ -63,11 +69,12 @@ export class AgentConnection {
     private readonly options: ConnectionOptions,
     private readonly events: ConnectionEvents,
   ) {
-    this.endpoint = agentEndpoint(options.serverUrl);
-    const url = new URL(this.endpoint);
-    if (url.protocol === 'ws:' && !isLoopbackHost(url.hostname)) {
+    this.endpoints = serverUrlsOf(options.serverUrl, ['http:', 'https:', 'ws:', 'wss:']).map(agentEndpoint);
+    for (const endpoint of this.endpoints) {
+      const url = new URL(endpoint);
+      if (url.protocol !== 'ws:' || isLoopbackHost(url.hostname)) continue;
       options.logger.warn(
-        { endpoint: this.endpoint },
+        { endpoint },
         'the server URL is not TLS: the enrollment token and all traffic cross the network in clear; use https:// (ldfleet server --tls-cert/--tls-key)',
       );
     }
@@ -142,6 +149,11 @@ export class AgentConnection {
     this.socket?.terminate();
   }
 
+  /** The server endpoint the current (or next) socket dials. */
+  get endpoint(): string {
+    return this.endpoints[this.current] ?? '';
+  }
+
   private dial(): void {
     const socket = new WebSocket(this.endpoint, {
       headers: { authorization: `Bearer ${this.options.token}` },
@@ -174,6 +186,8 @@ export class AgentConnection {
       clearTimeout(this.stableTimer);
       if (this.socket === socket) this.socket = undefined;
       if (opened) this.events.onClose();
+      // Another replica may be up where this one is not: the redial goes to the next URL.
+      this.current = (this.current + 1) % this.endpoints.length;
       if (!this.stopped) this.scheduleRedial({ refusedStatus, lastError, closeCode: opened ? code : undefined, closeReason: reason.toString() });
     });
   }
@@ -200,7 +214,7 @@ export class AgentConnection {
       this.options.logger.error({ status: why.refusedStatus, closeCode: why.closeCode, reason: why.closeReason, retryInMs: delayMs }, `${refusal}; retrying slowly`);
     } else {
       this.options.logger.warn(
-        { status: why.refusedStatus, error: why.lastError, closeCode: why.closeCode, retryInMs: delayMs },
+        { status: why.refusedStatus, error: why.lastError, closeCode: why.closeCode, retryInMs: delayMs, next: this.endpoint },
         'not connected to the server; retrying',
       );
     }

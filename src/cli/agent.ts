@@ -1,6 +1,7 @@
 /** `ldfleet agent`: the workstation agent, until SIGINT or SIGTERM. */
 import type { Command } from 'commander';
 import { TrustError, addTrustOptions, loadTrust, type Trust } from '../trust/index.js';
+import { ServerListError, serverUrlsOf } from '../servers/index.js';
 
 interface AgentFlags {
   server: string;
@@ -18,7 +19,7 @@ export function addAgentCommand(program: Command): void {
   addTrustOptions(command);
   command
     .description('run the workstation agent: connect to the server and drive this PC\'s LDPlayer')
-    .requiredOption('--server <url>', 'the control server, e.g. http://fleet.example:8080')
+    .requiredOption('--server <url>', 'the control server, e.g. http://fleet.example:8080, or its replicas comma-separated (URL1,URL2,…): the agent fails over to the next')
     .option('--token <token>', 'this workstation\'s enrollment token (or LDFLEET_AGENT_TOKEN, which keeps it out of process lists)')
     .option('--ldconsole <path>', 'ldconsole.exe or the simulator bin; found from the registry and usual folders on Windows when absent')
     .option('--ldplayer-dir <dir>', 'the LDPlayer install dir holding vms/config (default: the folder of --ldconsole; LDFLEET_SIM_HOME for the simulator)')
@@ -31,6 +32,12 @@ export function addAgentCommand(program: Command): void {
         import('../agent/index.js'),
         import('../ldconsole/index.js'),
       ]);
+      try {
+        serverUrlsOf(flags.server, ['http:', 'https:', 'ws:', 'wss:']);
+      } catch (error) {
+        if (error instanceof ServerListError) fail(`--server: ${error.message}`);
+        throw error;
+      }
       const token = flags.token ?? process.env.LDFLEET_AGENT_TOKEN;
       if (!token) fail('give --token or set LDFLEET_AGENT_TOKEN');
       if (flags.codepage !== undefined && !isSupportedCodepage(flags.codepage)) fail(`unknown code page ${flags.codepage}`);

@@ -6,7 +6,7 @@ import { withSession, readStdin } from './command.js';
 import { credentialsPath, readProfile, removeProfile, saveProfile } from './credentials.js';
 import { ExitCode, usageError } from './exit-codes.js';
 import { createOutput } from './output.js';
-import { caOf, globalFlags, profileNameOf, transport } from './session.js';
+import { caOf, globalFlags, profileNameOf, serversOf, transport } from './session.js';
 
 interface LoginFlags {
   server?: string;
@@ -18,7 +18,7 @@ export function addAuthCommands(program: Command): void {
   program
     .command('login')
     .description('log in to a server and keep the session (refresh token, never the password) in the credentials file')
-    .option('--server <url>', 'the server, e.g. http://fleet.example:8080 (default: the profile\'s, LDFLEET_SERVER)')
+    .option('--server <url>', 'the server, e.g. http://fleet.example:8080, or its replicas comma-separated, tried in turn when one is unreachable (default: the profile\'s, LDFLEET_SERVER)')
     .option('--username <name>', 'user name (asked for on a terminal when absent)')
     .option('--password-stdin', 'read the password from stdin (else it is asked for without echo)')
     .action(async (flags: LoginFlags, command: Command) => {
@@ -31,8 +31,9 @@ export function addAuthCommands(program: Command): void {
       if (!username) throw usageError('give --username');
       const secret = await readPassword(flags.passwordStdin === true);
       const ca = caOf(global, stored);
-      const { fetch: fetchImpl } = await transport(ca);
-      const client = new LdfleetClient({ baseUrl: server, ...(fetchImpl ? { fetch: fetchImpl } : {}) });
+      const servers = serversOf(server);
+      const { fetch: fetchImpl } = await transport(ca, servers);
+      const client = new LdfleetClient({ baseUrl: servers[0] ?? server, ...(fetchImpl ? { fetch: fetchImpl } : {}) });
       const pair = await client.login(username, secret);
       saveProfile(profileName, { server, username, refreshToken: pair.refreshToken, ...(ca !== undefined ? { ca } : {}) });
       if (output.json) output.printJson({ server, profile: profileName, user: pair.user });
@@ -51,8 +52,9 @@ export function addAuthCommands(program: Command): void {
         output.out('not logged in');
         return;
       }
-      const { fetch: fetchImpl } = await transport(caOf(global, profile));
-      const client = new LdfleetClient({ baseUrl: profile.server, ...(fetchImpl ? { fetch: fetchImpl } : {}) });
+      const servers = serversOf(profile.server);
+      const { fetch: fetchImpl } = await transport(caOf(global, profile), servers);
+      const client = new LdfleetClient({ baseUrl: servers[0] ?? profile.server, ...(fetchImpl ? { fetch: fetchImpl } : {}) });
       let revoked = true;
       try {
         // Logging out needs a valid access token; the refresh gives one and the logout revokes that session.
@@ -80,16 +82,10 @@ export function addAuthCommands(program: Command): void {
     );
 }
 
+/** The server, or its replicas comma-separated, as the profile keeps them. */
 function normaliseServer(server: string | undefined): string {
   if (server === undefined) throw usageError('give --server URL (or set LDFLEET_SERVER)');
-  let url: URL;
-  try {
-    url = new URL(server);
-  } catch {
-    throw usageError(`--server "${server}" is not a URL like http://fleet.example:8080`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw usageError(`--server must be http:// or https://, got ${url.protocol}`);
-  return url.toString().replace(/\/+$/, '');
+  return serversOf(server).join(',');
 }
 
 /** A question on the terminal, or undefined when stdin is not one. */

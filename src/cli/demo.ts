@@ -12,6 +12,7 @@ import type { Command } from 'commander';
 import { LdfleetClient } from '../sdk/index.js';
 import type { Server } from '../server/index.js';
 import type { SeedInstance } from '../sim/index.js';
+import { runReplicasDemo } from './demo-replicas.js';
 
 const LDFLEET_BIN = fileURLToPath(new URL('../../bin/ldfleet', import.meta.url));
 
@@ -22,6 +23,7 @@ interface DemoFlags {
   host: string;
   dir: string;
   bootMs: string;
+  replicas: string;
 }
 
 export interface DemoOptions {
@@ -43,8 +45,11 @@ export function addDemoCommand(program: Command): void {
     .option('--host <host>', 'address of the server', '127.0.0.1')
     .option('--dir <dir>', 'folder for the demo\'s data, wiped at start', process.env.LDFLEET_DEMO_DIR ?? './.demo')
     .option('--boot-ms <ms>', 'simulated time from launch to booted Android', '3000')
+    .option('--replicas <n>', 'server processes on one PostgreSQL (LDFLEET_DATABASE_URL), the agents spread over them', '1')
     .action(async (flags: DemoFlags) => {
-      await runDemo({
+      const replicas = positiveInteger(flags.replicas, '--replicas');
+      const run = replicas > 1 ? (options: DemoOptions) => runReplicasDemo({ ...options, replicas }) : runDemo;
+      await run({
         workstations: positiveInteger(flags.workstations, '--workstations'),
         instancesPerWorkstation: positiveInteger(flags.instances, '--instances'),
         port: nonNegativeInteger(flags.port, '--port'),
@@ -80,8 +85,11 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   printBanner(url, adminPassword, options);
 }
 
-/** Registers a workstation, seeds its simulated LDPlayer and starts its agent process. */
-async function startWorkstation(client: LdfleetClient, url: string, number: number, options: DemoOptions): Promise<ChildProcess> {
+/**
+ * Registers a workstation, seeds its simulated LDPlayer and starts its agent process, which
+ * dials `servers` (one URL, or several replicas' comma-separated, its own first).
+ */
+export async function startWorkstation(client: LdfleetClient, servers: string, number: number, options: DemoOptions): Promise<ChildProcess> {
   const { SIM_BIN, SimHome } = await import('../sim/index.js');
   const name = `demo-pc-${String(number).padStart(2, '0')}`;
   const { enrollmentToken } = await client.createWorkstation({ name, tags: ['demo', number % 2 === 0 ? 'even' : 'odd'] });
@@ -90,7 +98,7 @@ async function startWorkstation(client: LdfleetClient, url: string, number: numb
   const log = createWriteStream(join(options.dir, `${name}-agent.log`));
   const agent = spawn(
     process.execPath,
-    [LDFLEET_BIN, 'agent', '--server', url, '--ldconsole', SIM_BIN, '--ldplayer-dir', home.dir],
+    [LDFLEET_BIN, 'agent', '--server', servers, '--ldconsole', SIM_BIN, '--ldplayer-dir', home.dir],
     // The token travels in the environment, out of process lists.
     { env: home.env({ LDFLEET_AGENT_TOKEN: enrollmentToken }), stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -126,7 +134,7 @@ export function seedInstances(workstation: number, count: number): SeedInstance[
 }
 
 /** Waits until every seeded instance has come in through its agent, so the banner shows a live fleet. */
-async function waitForFleet(client: LdfleetClient, expected: number): Promise<void> {
+export async function waitForFleet(client: LdfleetClient, expected: number): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     const page = await client.listEmulators({ limit: 1 });
@@ -175,7 +183,7 @@ function installShutdown(server: Server, agents: ChildProcess[]): void {
   process.on('SIGTERM', () => void stop());
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+export async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   child.kill('SIGTERM');
@@ -184,7 +192,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(forced);
 }
 
-function positiveInteger(text: string, flag: string): number {
+export function positiveInteger(text: string, flag: string): number {
   const value = nonNegativeInteger(text, flag);
   if (value < 1) throw new Error(`${flag} must be at least 1`);
   return value;

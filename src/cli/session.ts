@@ -11,6 +11,7 @@ import type { Profile } from './credentials.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { createOutput } from './output.js';
 import type { Output } from './output.js';
+import { ServerListError, failoverFetch, serverUrlsOf } from '../servers/index.js';
 
 export interface GlobalFlags {
   profile?: string;
@@ -40,7 +41,27 @@ export function profileNameOf(flags: GlobalFlags): string {
  * fetch and WebSocket trusting an extra CA (a self-signed server), or the defaults. undici and ws
  * are loaded only when needed, so a plain list starts fast.
  */
-export async function transport(caFile: string | undefined): Promise<{ fetch?: typeof fetch; webSocket: () => Promise<WebSocketConstructorLike> }> {
+export async function transport(
+  caFile: string | undefined,
+  servers: readonly string[] = [],
+): Promise<{ fetch?: typeof fetch; webSocket: () => Promise<WebSocketConstructorLike> }> {
+  const chosen = await transportFor(caFile);
+  // Several replicas: an unreachable one is skipped (an HTTP error answer is not).
+  if (servers.length < 2) return chosen;
+  return { ...chosen, fetch: failoverFetch(servers, chosen.fetch ?? ((input, init) => fetch(input, init))) };
+}
+
+/** `--server URL1,URL2,…` (or LDFLEET_SERVER, or the profile's) as URLs; a usage error when one is not. */
+export function serversOf(text: string): string[] {
+  try {
+    return serverUrlsOf(text);
+  } catch (error) {
+    if (error instanceof ServerListError) throw new CliError(ExitCode.usage, `--server: ${error.message}`);
+    throw error;
+  }
+}
+
+async function transportFor(caFile: string | undefined): Promise<{ fetch?: typeof fetch; webSocket: () => Promise<WebSocketConstructorLike> }> {
   if (caFile === undefined) {
     return { webSocket: async () => (await import('ws')).WebSocket as unknown as WebSocketConstructorLike };
   }
@@ -79,8 +100,9 @@ export async function openSession(command: Command): Promise<Session> {
   if (server === undefined) {
     throw new CliError(ExitCode.auth, `not logged in${profileName === 'default' ? '' : ` (profile ${profileName})`}: run ldfleet login --server URL, or set LDFLEET_SERVER and LDFLEET_TOKEN`);
   }
-  const { fetch: fetchImpl, webSocket } = await transport(caOf(flags, profile));
-  const base = { baseUrl: server, ...(fetchImpl ? { fetch: fetchImpl } : {}) };
+  const servers = serversOf(server);
+  const { fetch: fetchImpl, webSocket } = await transport(caOf(flags, profile), servers);
+  const base = { baseUrl: servers[0] ?? server, ...(fetchImpl ? { fetch: fetchImpl } : {}) };
   const apiToken = process.env.LDFLEET_TOKEN;
   if (apiToken !== undefined && apiToken !== '') {
     return { output, profileName, server, client: new LdfleetClient({ ...base, token: apiToken }), webSocket };

@@ -7,6 +7,7 @@ import { batchParamsMigration, operationTargetMigration, operationWaitingMigrati
 import { auditChangesMigration, coreMigrations } from './store/index.js';
 import { apiTokenParentMigration } from './auth/index.js';
 import { clusterMigration } from './cluster/index.js';
+import { sharedStateMigration } from './shared/index.js';
 import type { NamedMigration } from './store/index.js';
 
 export const migrations: readonly NamedMigration[] = [
@@ -20,4 +21,5 @@ export const migrations: readonly NamedMigration[] = [
   { name: '0008_api_token_parent', migration: apiTokenParentMigration },
   { name: '0009_batch_params', migration: batchParamsMigration },
   { name: '0011_cluster', migration: clusterMigration },
+  { name: '0012_shared_state', migration: sharedStateMigration },
 ];

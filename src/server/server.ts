@@ -1,4 +1,5 @@
-import { loadOrCreateSecrets } from './config/index.js';
+import { loadSecrets, openSharedLimits } from './shared/index.js';
+import type { SharedLimits } from './shared/index.js';
 import type { Config } from './config/index.js';
 import { openStore } from './store/index.js';
 import { migrations } from './migrations.js';
@@ -65,17 +66,26 @@ export interface Server extends ServerContext {
  * unit's routes. Nothing listens until `listen()`.
  */
 export async function createServer(config: Config, options: ServerOptions = {}): Promise<Server> {
-  const secrets = loadOrCreateSecrets(config.dataDir, { jwtSecret: config.jwtSecret });
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, migrations: options.migrations ?? migrations });
+  let limits: SharedLimits | undefined;
   try {
-    return await assemble(config, store, secrets.jwtSecret, options);
+    const secrets = await loadSecrets({
+      store,
+      dataDir: config.dataDir,
+      jwtSecret: config.jwtSecret,
+      secretsKey: config.secretsKey,
+      secretsKeyFile: config.secretsKeyFile,
+    });
+    limits = await openSharedLimits(store, config.redisUrl);
+    return await assemble(config, store, limits, secrets.jwtSecret, options);
   } catch (error) {
+    await limits?.close();
     await store.close();
     throw error;
   }
 }
 
-async function assemble(config: Config, store: Store, jwtSecret: string, options: ServerOptions): Promise<Server> {
+async function assemble(config: Config, store: Store, limits: SharedLimits, jwtSecret: string, options: ServerOptions): Promise<Server> {
   const auth = await AuthService.create(store, {
     jwtSecret,
     accessTokenTtl: config.accessTokenTtl,
@@ -103,7 +113,7 @@ async function assemble(config: Config, store: Store, jwtSecret: string, options
     leaseMs: Math.max(config.replicaLeaseMs, 3 * config.replicaHeartbeatMs),
   });
   try {
-    return await assembleUnits(config, store, options, { app, auth, audit, bus, registry, fleet, cluster });
+    return await assembleUnits(config, store, options, { app, auth, audit, bus, registry, fleet, cluster, limits });
   } catch (error) {
     await cluster.close();
     throw error;
@@ -118,10 +128,11 @@ interface Assembled {
   readonly registry: ReturnType<typeof installMetrics>;
   readonly fleet: Fleet;
   readonly cluster: Cluster;
+  readonly limits: SharedLimits;
 }
 
 async function assembleUnits(config: Config, store: Store, options: ServerOptions, parts: Assembled): Promise<Server> {
-  const { app, auth, audit, bus, registry, fleet, cluster } = parts;
+  const { app, auth, audit, bus, registry, fleet, cluster, limits } = parts;
   const gateway = new Gateway({ ...options.gateway, sink: fleet, logger: app.log });
   const routes: RegisteredRoute[] = [];
   closeUndeclaredQueries(app, API_PREFIX);
@@ -165,7 +176,7 @@ async function assembleUnits(config: Config, store: Store, options: ServerOption
   registerDownloads(app, { agentBundleFile: options.agentBundleFile ?? AGENT_BUNDLE_FILE });
   await registerDashboard(app, { dir: options.webDir });
 
-  const context: ServerContext = { config, store, auth, audit, bus, fleet, gateway };
+  const context: ServerContext = { config, store, auth, audit, bus, fleet, gateway, counters: limits.counters };
   const units = [
     authUnit,
     workstationsUnit(workstations),
@@ -229,6 +240,7 @@ async function assembleUnits(config: Config, store: Store, options: ServerOption
       // Leaving the registry lets the other replicas take this one's running operations at once.
       await cluster.close();
       await app.close();
+      await limits.close();
       await store.close();
     },
   };

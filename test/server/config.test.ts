@@ -100,7 +100,7 @@ describeStores('first start', (kind) => {
         expect(users.username).toBe('admin');
         await second.server.close();
 
-        const secrets = statSync(join(database.dataDir, 'secrets.json'));
+        const secrets = statSync(join(database.dataDir, 'secrets.key'));
         expect(secrets.mode & 0o777).toBe(0o600);
         expect(statSync(database.dataDir).mode & 0o777).toBe(0o700);
       } finally {

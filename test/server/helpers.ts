@@ -70,6 +70,14 @@ export function describeStores(name: string, suite: (kind: StoreKind) => void): 
   }
 }
 
+/** A suite that needs PostgreSQL (several replicas on one database): skipped like `describeStores`'s PostgreSQL run. */
+export function describePostgres(name: string, suite: () => void): void {
+  describeStores(name, (kind) => {
+    if (kind === 'postgres') suite();
+    else it.skip('runs on PostgreSQL only', () => undefined);
+  });
+}
+
 export interface TestDatabase {
   dataDir: string;
   databaseUrl?: string;

@@ -1,48 +1,46 @@
-/**
- * Fixed-window counters kept in memory, one per key (an IP, a user name). Enough for one server
- * process; replicas behind a balancer each count their own share.
- */
-export class WindowCounter {
-  private readonly windows = new Map<string, { count: number; resetsAt: number }>();
+import type { WindowCounters } from '../shared/index.js';
 
+export interface LoginThrottleLimits {
+  readonly maxPerIp: number;
+  readonly maxPerUser: number;
+  readonly windowMs: number;
+}
+
+/**
+ * Failed logins counted per client address and per (user name, address), in counters every
+ * replica shares (`WindowCounters`: a table, or Redis). Keyed on the address, so an attacker
+ * guessing a name is stopped at theirs and never locks the real user out elsewhere; a success
+ * takes its attempt back, so only failures use up a window.
+ */
+export class LoginThrottle {
   constructor(
-    private readonly max: number,
-    private readonly windowMs: number,
+    private readonly counters: WindowCounters,
+    private readonly limits: LoginThrottleLimits,
+    private readonly now: () => number = Date.now,
   ) {}
 
-  /** Seconds to wait when the key has used up its window, else 0; counts nothing. */
-  wait(key: string, now: number = Date.now()): number {
-    const window = this.windows.get(key);
-    if (!window || window.resetsAt <= now || window.count < this.max) return 0;
-    return Math.max(1, Math.ceil((window.resetsAt - now) / 1000));
+  /**
+   * Counts one attempt before the password is hashed (so a burst of parallel guesses on several
+   * replicas cannot all pass a check made before the count); returns the seconds to wait when
+   * the address or the (user, address) pair is over its limit, else 0.
+   */
+  async attempt(ip: string, username: string): Promise<number> {
+    const now = this.now();
+    const [address, pair] = await Promise.all([
+      this.counters.hit(ipKey(ip), this.limits.windowMs, now),
+      this.counters.hit(pairKey(ip, username), this.limits.windowMs, now),
+    ]);
+    const over = [address.hits > this.limits.maxPerIp ? address : undefined, pair.hits > this.limits.maxPerUser ? pair : undefined];
+    const waitMs = Math.max(0, ...over.map((window) => window?.endsInMs ?? 0));
+    return over.some(Boolean) ? Math.max(1, Math.ceil(waitMs / 1000)) : 0;
   }
 
-  /** Forgets a key's count (a login succeeded: its attempt was not a guess). */
-  reset(key: string): void {
-    this.windows.delete(key);
-  }
-
-  /** Takes back one counted attempt (it succeeded, so it was no guess). */
-  refund(key: string): void {
-    const window = this.windows.get(key);
-    if (window && window.count > 0) window.count -= 1;
-  }
-
-  /** Counts one attempt; returns the seconds to wait when the key is over its limit, else 0. */
-  hit(key: string, now: number = Date.now()): number {
-    this.evictExpired(now);
-    const window = this.windows.get(key);
-    if (!window || window.resetsAt <= now) {
-      this.windows.set(key, { count: 1, resetsAt: now + this.windowMs });
-      return 0;
-    }
-    window.count += 1;
-    return window.count > this.max ? Math.max(1, Math.ceil((window.resetsAt - now) / 1000)) : 0;
-  }
-
-  private evictExpired(now: number): void {
-    // Bounded work per call keeps the map from growing without limit under a spray of keys.
-    if (this.windows.size < 10_000) return;
-    for (const [key, window] of this.windows) if (window.resetsAt <= now) this.windows.delete(key);
+  /** The attempt succeeded, so it was no guess: the pair starts again, the address gets it back. */
+  async succeeded(ip: string, username: string): Promise<void> {
+    await Promise.all([this.counters.reset(pairKey(ip, username)), this.counters.refund(ipKey(ip), this.now())]);
   }
 }
+
+const ipKey = (ip: string) => `login:ip:${ip}`;
+// An address never holds '|', so the name before the last one cannot make two pairs collide.
+const pairKey = (ip: string, username: string) => `login:user:${username.toLowerCase()}|${ip}`;

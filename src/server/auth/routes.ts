@@ -12,9 +12,12 @@ interface AuthRouteContext {
   readonly auth: AuthService;
   readonly audit: AuditLog;
   readonly config: Config;
+  /** Counters every replica shares (login throttling). */
+  readonly counters: WindowCounters;
 }
 import { MIN_PASSWORD_LENGTH } from './passwords.js';
-import { WindowCounter } from './rate-limit.js';
+import { LoginThrottle } from './rate-limit.js';
+import type { WindowCounters } from '../shared/index.js';
 import { ROLES } from './roles.js';
 import type { Principal } from './principal.js';
 import { changesBetween, changesOf, REDACTED } from './audit.js';
@@ -74,12 +77,12 @@ function caller(principal: Principal | null): Principal {
   return principal;
 }
 
-function authRoutes(api: App, { auth, audit, config }: AuthRouteContext): void {
-  const windowMs = config.loginWindowSeconds * 1000;
-  // Failed logins only (a success refunds its attempt), keyed on the client address: an attacker
-  // guessing a name from one address is stopped there, and never locks the real user out elsewhere.
-  const perIp = new WindowCounter(config.loginMaxPerIp, windowMs);
-  const perUserAddress = new WindowCounter(config.loginMaxPerUser, windowMs);
+function authRoutes(api: App, { auth, audit, config, counters }: AuthRouteContext): void {
+  const throttle = new LoginThrottle(counters, {
+    maxPerIp: config.loginMaxPerIp,
+    maxPerUser: config.loginMaxPerUser,
+    windowMs: config.loginWindowSeconds * 1000,
+  });
 
   api.post(
     '/auth/login',
@@ -104,19 +107,14 @@ function authRoutes(api: App, { auth, audit, config }: AuthRouteContext): void {
           statusCode,
           requestId: request.id,
         });
-      const userAddress = `${username.toLowerCase()}\u0000${request.ip}`;
-      const wait = Math.max(perIp.wait(request.ip), perUserAddress.wait(userAddress));
+      const wait = await throttle.attempt(request.ip, username);
       // Refused without hashing and without an audit row (the refusal metric counts it): a
       // flood of refused guesses costs neither CPU nor audit space.
       if (wait > 0) throw new HttpError(429, 'rate_limited', 'too many failed logins from this address; try again later', { retryAfterSeconds: wait });
-      // Counted before the hash, so a burst of parallel guesses cannot all pass the check.
-      perIp.hit(request.ip);
-      perUserAddress.hit(userAddress);
       const pair = await auth.login(username, password);
       await record(pair ? 200 : 401, pair?.user.id ?? null);
       if (!pair) throw unauthorized('wrong user name or password, or the user is disabled');
-      perUserAddress.reset(userAddress);
-      perIp.refund(request.ip);
+      await throttle.succeeded(request.ip, username);
       return pair;
     },
   );

@@ -3,5 +3,3 @@ export { ConfigSchema, ENV_NAMES } from './schema.js';
 export type { Config, ConfigKey } from './schema.js';
 export { loadConfig, ConfigError } from './load.js';
 export type { ConfigSources } from './load.js';
-export { loadOrCreateSecrets, SECRETS_FILE } from './secrets.js';
-export type { Secrets } from './secrets.js';

@@ -87,7 +87,7 @@ function describeProblems(value: Record<string, unknown>): string[] {
       continue;
     }
     const schema = ConfigSchema.properties[key as ConfigKey] as TSchema;
-    const shown = key === 'jwtSecret' || key === 'adminPassword' || key === 'metricsToken' ? '(hidden)' : JSON.stringify(value[key]);
+    const shown = key === 'jwtSecret' || key === 'secretsKey' || key === 'redisUrl' || key === 'adminPassword' || key === 'metricsToken' ? '(hidden)' : JSON.stringify(value[key]);
     lines.push(`${key} (${ENV_NAMES[key as ConfigKey]}): must be ${schema.description ?? error.message}, got ${shown}`);
   }
   return lines;
