@@ -40,6 +40,17 @@ describeStores('operation engine core', (kind) => {
     expect(all.items.filter((operation: Operation) => operation.params.command === 'echo once')).toHaveLength(1);
   });
 
+  it('fills the read slots with one claim: a shell batch finishes every operation once, in one attempt', async () => {
+    const ids = (await fleet.emulators()).map((emulator) => emulator.id);
+    await fleet.waitBatch((await fleet.t.admin.createBatch({ action: 'start', target: { ids } })).id);
+    const batch = await fleet.waitBatch((await fleet.t.admin.createBatch({ action: 'shell', target: { ids }, params: { command: 'echo claimed' } })).id);
+    expect(batch.counts).toMatchObject({ succeeded: ids.length, failed: 0, queued: 0, running: 0 });
+    const operations = (await fleet.t.admin.listOperations({ batch: batch.id })).items;
+    expect(operations).toHaveLength(ids.length);
+    for (const operation of operations) expect(operation).toMatchObject({ status: 'succeeded', attempts: 1, waiting: null });
+    expect(operations.every((operation) => operation.finishedAt !== undefined && operation.result !== undefined)).toBe(true);
+  }, 60_000);
+
   it('cancels queued work and retries it', async () => {
     const offline = await fleet.t.admin.createWorkstation({ name: `core-offline-${kind}` });
     const queued = (await fleet.t.admin.createEmulators({ name: 'later', workstationId: offline.workstation.id })) as Operation;

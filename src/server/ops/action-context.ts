@@ -17,17 +17,20 @@ import { goneFailure } from './targets.js';
 export interface RunningAttempt {
   readonly row: OperationsTable;
   readonly rpcId: string;
+  /** The rpc id is in the store already (the claim wrote it, or a resumed row had it). */
+  readonly rpcIdStored: boolean;
   readonly admission: Admission;
   readonly signal: AbortSignal;
   /** Agent calls and transfers not settled yet. */
   readonly calls: Set<Promise<unknown>>;
+  /** Resumed after the server lost track of it, or retried after a call whose outcome is unknown. */
   readonly resumed: boolean;
 }
 
 export function actionContext(core: EngineCore, targets: Targets, attempt: RunningAttempt, kick: (workstationId: string) => void): ActionContext {
   const { row, rpcId, admission, signal, calls } = attempt;
   const workstationId = row.workstation_id;
-  let rpcIdSaved = row.rpc_id === rpcId;
+  let rpcIdSaved = attempt.rpcIdStored;
   const throwIfCancelled = () => {
     if (signal.aborted) throw toActionFailure(signal.reason);
   };
@@ -40,7 +43,7 @@ export function actionContext(core: EngineCore, targets: Targets, attempt: Runni
     params: JSON.parse(row.params) as Record<string, unknown>,
     workstationId,
     emulatorId: row.emulator_id ?? undefined,
-    resumed: attempt.resumed || row.rpc_id !== null,
+    resumed: attempt.resumed,
     timeouts: core.options.timeouts,
     launchIntervalMs: admission.launchIntervalMs,
     call: async <M extends RpcMethod>(method: M, params: RpcMethods[M]['params'], timeoutMs: number, step?: string) => {

@@ -270,9 +270,11 @@ export class Dispatcher {
           await this.markWaiting(workstationId, kind, lane, now);
           break;
         }
-        const row = await this.core.repo.claimNext(workstationId, kind, now, this.core.replica?.id);
-        if (!row) break;
-        this.execute(row, lane.admit(kind, this.core.clock.now()), false);
+        // The free slots of the lane in one claim: a read lane of 8 is filled by one statement.
+        const wanted = lane.admissible(kind, now);
+        const claimed = await this.core.repo.claimDue(workstationId, kind, wanted, now, this.core.replica?.id);
+        for (const { row, hadRpcId } of claimed) this.execute(row, lane.admit(kind, this.core.clock.now()), { resumed: false, rpcIdStored: true, hadRpcId });
+        if (claimed.length < wanted) break;
       }
     }
   }
@@ -291,7 +293,7 @@ export class Dispatcher {
     for (const row of waiting) {
       const kind = row.lane as ActionClass;
       const wait = lane.waitFor(kind, now);
-      if (wait === 0) this.execute(row, lane.admit(kind, now), true);
+      if (wait === 0) this.execute(row, lane.admit(kind, now), { resumed: true, rpcIdStored: row.rpc_id !== null, hadRpcId: row.rpc_id !== null });
       else {
         still.push(row);
         if (Number.isFinite(wait)) this.wakeAt(workstationId, now + wait);
@@ -358,16 +360,21 @@ export class Dispatcher {
   // -------------------------------------------------------------------------------------------
   // running one operation
 
-  private execute(row: OperationsTable, admission: Admission, resumed: boolean): void {
+  /**
+   * Runs an attempt. A claimed row has its attempt's rpc id stored already (`rpcIdStored`); a
+   * resumed one keeps the id it had, or gets one stored before its first call.
+   */
+  private execute(row: OperationsTable, admission: Admission, how: { resumed: boolean; rpcIdStored: boolean; hadRpcId: boolean }): void {
     const controller = new AbortController();
     this.running.set(row.id, { controller, workstationId: row.workstation_id });
     const attempt: RunningAttempt = {
       row,
       rpcId: row.rpc_id ?? `${row.id}:${row.attempts}`,
+      rpcIdStored: how.rpcIdStored,
       admission,
       signal: controller.signal,
       calls: new Set(),
-      resumed,
+      resumed: how.resumed || how.hadRpcId,
     };
     this.core.announce(row, 'operation.updated');
     void this.run(attempt)

@@ -56,6 +56,12 @@ export class WorkstationLane {
     return Math.max(0, this.lastLaunchAt + this.limits.launchIntervalMs - now);
   }
 
+  /** How many of `kind` may start now, one after the other (only reads run more than one at a time). */
+  admissible(kind: ActionClass, now: number): number {
+    if (this.waitFor(kind, now) !== 0) return 0;
+    return kind === 'read' ? this.limits.maxParallelReads - this.reads : 1;
+  }
+
   /** Why `kind` cannot start now (when `waitFor` is not 0), for the operations that wait. */
   whyWaiting(kind: ActionClass, now: number): { reason: WaitingReason; message: string } | undefined {
     if (this.waitFor(kind, now) === 0) return undefined;

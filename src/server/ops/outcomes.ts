@@ -7,7 +7,9 @@ import { nowIso } from '../store/index.js';
 import { isRepeatable } from './actions.js';
 import type { EngineCore } from './core.js';
 import type { ActionFailure } from './errors.js';
+import { GroupCommit } from './group-commit.js';
 import { toBatch as toBatchOf } from './repository.js';
+import type { OperationTransition } from './repository.js';
 import type { OperationsTable } from './schema.js';
 import { INVENTORY_GLITCH } from './targets.js';
 import type { Action, OperationStatus } from './types.js';
@@ -17,11 +19,16 @@ const BATCH_UPDATE_DELAY_MS = 200;
 export type FinalStatus = Extract<OperationStatus, 'succeeded' | 'failed' | 'cancelled'>;
 
 export class Outcomes {
+  /** The final writes of attempts that end together share one transaction. */
+  private readonly finals: GroupCommit<OperationTransition, OperationsTable | undefined>;
+
   constructor(
     private readonly core: EngineCore,
     /** Wakes the workstation's pump at a time (a retry's backoff ends). */
     private readonly wakeAt: (workstationId: string, at: number) => void,
-  ) {}
+  ) {
+    this.finals = new GroupCommit((changes) => core.repo.transitionEach(changes, core.clock.now()));
+  }
 
   async succeeded(row: OperationsTable, result: unknown): Promise<void> {
     await this.finish(row, 'succeeded', { result: JSON.stringify(result ?? null) });
@@ -71,12 +78,11 @@ export class Outcomes {
 
   async finish(row: OperationsTable, status: FinalStatus, values: { result?: string; error?: string | null }): Promise<void> {
     const now = this.core.clock.now();
-    const updated = await this.core.repo.transition(
-      row.id,
-      ['running'],
-      { status, finished_at: nowIso(now), rpc_id: null, progress: null, not_before: null, ...values },
-      now,
-    );
+    const updated = await this.finals.submit({
+      id: row.id,
+      from: ['running'],
+      values: { status, finished_at: nowIso(now), rpc_id: null, progress: null, not_before: null, ...values },
+    });
     if (!updated) return;
     this.core.metrics.operationFinished(row.action, status, (now - Date.parse(row.created_at)) / 1000);
     // Announcing the end also drops an install's upload (core.announce).

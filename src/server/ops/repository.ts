@@ -38,6 +38,19 @@ export interface BatchFilter {
 
 export type Order = 'asc' | 'desc';
 
+/** One change of `transitionEach`: the operation's new values, while its status is one of `from`. */
+export interface OperationTransition {
+  readonly id: string;
+  readonly from: readonly OperationStatus[];
+  readonly values: Partial<Omit<OperationsTable, 'id'>>;
+}
+
+/** A row `claimDue` marked running, and whether an earlier attempt's call left its rpc id on it. */
+export interface ClaimedOperation {
+  readonly row: OperationsTable;
+  readonly hadRpcId: boolean;
+}
+
 export function toOperation(row: OperationsTable): Operation {
   const operation: Operation = {
     id: row.id,
@@ -254,16 +267,24 @@ export class OperationRepository {
   }
 
   /**
-   * Takes the oldest queued operation of `workstationId` in `lane` that is due, and marks
-   * it running with one more attempt. Returns undefined when there is none (or another replica
-   * took it first).
+   * Takes up to `limit` of the oldest due queued operations of `workstationId` in `lane` in one
+   * transaction, and marks them running with one more attempt and the rpc id of the attempt
+   * (the one they kept from a lost call, else `<id>:<attempt>`), so the id is durable before
+   * any call goes out. Fewer (or none) when fewer are due or another replica took them first.
+   * Each claimed row comes with whether it had an rpc id before (a call of an earlier attempt
+   * whose outcome is unknown).
    */
-  async claimNext(workstationId: string, lane: ActionClass, now: number, replicaId?: string): Promise<OperationsTable | undefined> {
+  async claimDue(workstationId: string, lane: ActionClass, limit: number, now: number, replicaId?: string): Promise<ClaimedOperation[]> {
     const at = nowIso(now);
-    const claimed = await this.db.transaction().execute(async (trx) => {
-      const candidate = await trx
+    // PostgreSQL locks the candidates until the update (replicas skip them); SQLite runs one
+    // statement at a time on one connection, and the update's `status = 'queued'` keeps a row
+    // from being claimed twice, so it needs no transaction (most claims find nothing to take).
+    const inTransaction = <T>(work: (db: Db) => Promise<T>): Promise<T> =>
+      this.store.kind === 'postgres' ? this.db.transaction().execute(work) : work(this.db);
+    const claimed = await inTransaction(async (trx) => {
+      const candidates = await trx
         .selectFrom('operations')
-        .select('id')
+        .select(['id', 'rpc_id'])
         .where('workstation_id', '=', workstationId)
         // A replica claims only for a workstation whose session it owns: a stale session that
         // another replica has taken over claims nothing.
@@ -276,16 +297,17 @@ export class OperationRepository {
         .where('lane', '=', lane)
         .where((eb) => eb.or([eb('not_before', 'is', null), eb('not_before', '<=', at)]))
         .orderBy('id')
-        .limit(1)
+        .limit(limit)
         .$if(this.store.kind === 'postgres', (query) => query.forUpdate().skipLocked())
-        .executeTakeFirst();
-      if (!candidate) return undefined;
-      return trx
+        .execute();
+      if (candidates.length === 0) return [];
+      const rows = await trx
         .updateTable('operations')
         .set((eb) => ({
           status: 'running',
           attempts: eb('attempts', '+', 1),
           started_at: eb.fn.coalesce('started_at', eb.val(at)),
+          rpc_id: eb.fn.coalesce('rpc_id', sql<string>`${eb.ref('id')} || ':' || (${eb.ref('attempts')} + 1)`),
           not_before: null,
           waiting_reason: null,
           waiting_message: null,
@@ -293,12 +315,20 @@ export class OperationRepository {
           updated_at: at,
           ...(replicaId !== undefined ? { replica_id: replicaId } : {}),
         }))
-        .where('id', '=', candidate.id)
+        .where(
+          'id',
+          'in',
+          candidates.map((candidate) => candidate.id),
+        )
         .where('status', '=', 'queued')
         .returningAll()
-        .executeTakeFirst();
+        .execute();
+      const before = new Map(candidates.map((candidate) => [candidate.id, candidate.rpc_id]));
+      // The claim order (oldest first), whatever order the update returned them in.
+      return rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((row) => ({ row, hadRpcId: (before.get(row.id) ?? null) !== null }));
     });
-    return this.one(claimed);
+    const rows = await this.withParams(claimed.map((claim) => claim.row));
+    return rows.map((row, n) => ({ row, hadRpcId: claimed[n]?.hadRpcId ?? false }));
   }
 
   /** Workstations with queued operations (due now or later), for the dispatcher's sweep. */
@@ -371,6 +401,32 @@ export class OperationRepository {
         .returningAll()
         .executeTakeFirst(),
     );
+  }
+
+  /**
+   * Several `transition`s in one transaction (one commit for all); one result each, in order,
+   * undefined for an operation that had moved on.
+   */
+  async transitionEach(changes: readonly OperationTransition[], now: number): Promise<(OperationsTable | undefined)[]> {
+    const at = nowIso(now);
+    const rows = await this.db.transaction().execute(async (trx) => {
+      const changed: (OperationsTable | undefined)[] = [];
+      for (const change of changes) {
+        changed.push(
+          await trx
+            .updateTable('operations')
+            .set({ ...change.values, updated_at: at })
+            .where('id', '=', change.id)
+            .where('status', 'in', [...change.from])
+            .returningAll()
+            .executeTakeFirst(),
+        );
+      }
+      return changed;
+    });
+    const merged = await this.withParams(rows.filter((row) => row !== undefined));
+    const byId = new Map(merged.map((row) => [row.id, row]));
+    return rows.map((row) => (row === undefined ? undefined : byId.get(row.id)));
   }
 
   /** `transition` for many operations at once; returns the rows that changed. */
