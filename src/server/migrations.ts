@@ -3,7 +3,7 @@
  * new migrations at the end (never edit an applied one).
  */
 import { agentHealthMigration, emulatorsMigration } from './fleet/index.js';
-import { batchParamsMigration, operationTargetMigration, operationWaitingMigration, operationsMigration } from './ops/index.js';
+import { batchParamsMigration, operationTargetMigration, operationWaitingMigration, operationsMigration, uploadsMigration } from './ops/index.js';
 import { auditChangesMigration, coreMigrations } from './store/index.js';
 import { apiTokenParentMigration } from './auth/index.js';
 import { clusterMigration } from './cluster/index.js';
@@ -22,4 +22,5 @@ export const migrations: readonly NamedMigration[] = [
   { name: '0009_batch_params', migration: batchParamsMigration },
   { name: '0011_cluster', migration: clusterMigration },
   { name: '0012_shared_state', migration: sharedStateMigration },
+  { name: '0014_uploads', migration: uploadsMigration },
 ];

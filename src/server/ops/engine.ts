@@ -18,7 +18,8 @@ import type { EngineMetrics } from './metrics.js';
 import type { AgentCalls, FleetPort, ReplicaPort } from './ports.js';
 import type { OperationRepository } from './repository.js';
 import type { OperationsTable } from './schema.js';
-import { Uploads } from './uploads.js';
+import type { Uploads } from './uploads.js';
+import { DatabaseUploads, FileUploads } from './uploads.js';
 import { ReadRefusedError } from './errors.js';
 
 export { DEFAULT_ENGINE_OPTIONS } from './core.js';
@@ -55,12 +56,13 @@ export class OperationEngine {
       deps.fleet.breakerChanged?.(workstationId, state === 'open');
     });
     const logger = deps.logger ?? silentEngineLogger;
-    this.uploads = new Uploads(
-      { dir: deps.options.uploadDir, ...deps.options.uploads },
-      this.clock,
-      () => deps.repo.unfinishedTransfers(),
-      (error, message) => logger.warn({ err: error instanceof Error ? { message: error.message } : error }, message),
-    );
+    const referenced = () => deps.repo.unfinishedTransfers();
+    const onUploadError = (error: unknown, message: string) => logger.warn({ err: error instanceof Error ? { message: error.message } : error }, message);
+    // Replicas share PostgreSQL, not a disk: there the bytes go in the database.
+    this.uploads =
+      deps.repo.storeKind === 'postgres'
+        ? new DatabaseUploads(deps.repo.db, deps.options.uploads, this.clock, referenced, onUploadError)
+        : new FileUploads(deps.options.uploadDir, deps.options.uploads, this.clock, referenced, onUploadError);
     this.core = new EngineCore(
       deps.repo,
       deps.bus,
