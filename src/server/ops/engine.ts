@@ -19,7 +19,7 @@ import type { AgentCalls, FleetPort, ReplicaPort } from './ports.js';
 import type { OperationRepository } from './repository.js';
 import type { OperationsTable } from './schema.js';
 import type { Uploads } from './uploads.js';
-import { DatabaseUploads, FileUploads } from './uploads.js';
+import { createUploads } from './uploads.js';
 import { ReadRefusedError } from './errors.js';
 
 export { DEFAULT_ENGINE_OPTIONS } from './core.js';
@@ -56,13 +56,9 @@ export class OperationEngine {
       deps.fleet.breakerChanged?.(workstationId, state === 'open');
     });
     const logger = deps.logger ?? silentEngineLogger;
-    const referenced = () => deps.repo.unfinishedTransfers();
-    const onUploadError = (error: unknown, message: string) => logger.warn({ err: error instanceof Error ? { message: error.message } : error }, message);
-    // Replicas share PostgreSQL, not a disk: there the bytes go in the database.
-    this.uploads =
-      deps.repo.storeKind === 'postgres'
-        ? new DatabaseUploads(deps.repo.db, deps.options.uploads, this.clock, referenced, onUploadError)
-        : new FileUploads(deps.options.uploadDir, deps.options.uploads, this.clock, referenced, onUploadError);
+    this.uploads = createUploads(deps.repo, deps.options, this.clock, (error, message) =>
+      logger.warn({ err: error instanceof Error ? { message: error.message } : error }, message),
+    );
     this.core = new EngineCore(
       deps.repo,
       deps.bus,

@@ -55,6 +55,19 @@ export interface Uploads {
   expire(): Promise<void>;
 }
 
+/** The store's way: replicas share PostgreSQL, not a disk, so there the bytes go in the database. */
+export function createUploads(
+  repo: { readonly storeKind: 'sqlite' | 'postgres'; readonly db: Kysely<Database>; unfinishedTransfers(): Promise<ReadonlySet<string>> },
+  options: { readonly uploadDir: string; readonly uploads: UploadsOptions },
+  clock: Clock,
+  onError: UploadErrorLog,
+): Uploads {
+  const referenced = () => repo.unfinishedTransfers();
+  return repo.storeKind === 'postgres'
+    ? new DatabaseUploads(repo.db, options.uploads, clock, referenced, onError)
+    : new FileUploads(options.uploadDir, options.uploads, clock, referenced, onError);
+}
+
 /** Transfer ids that queued or running operations refer to (those uploads are kept). */
 export type ReferencedUploads = () => Promise<ReadonlySet<string>>;
 export type UploadErrorLog = (error: unknown, message: string) => void;
