@@ -25,7 +25,7 @@ describeStores('batch params migration', (kind) => {
 
   it('folds the shared params of existing batches and backfills owners', async () => {
     database = await createTestDatabase(kind);
-    const before = migrations.filter((entry) => entry.name !== '0009_batch_params');
+    const before = migrations.filter((entry) => entry.name < '0009_batch_params');
     const old = await openStore({ dataDir: database.dataDir, databaseUrl: database.databaseUrl, migrations: before });
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const db = old.db as any;
