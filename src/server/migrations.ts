@@ -3,10 +3,10 @@
  * new migrations at the end (never edit an applied one).
  */
 import { agentHealthMigration, emulatorsMigration } from './fleet/index.js';
-import { batchParamsMigration, operationTargetMigration, operationWaitingMigration, operationsMigration } from './ops/index.js';
+import { batchParamsMigration, operationTargetMigration, operationWaitingMigration, operationsMigration, uploadsMigration } from './ops/index.js';
 import { auditChangesMigration, coreMigrations } from './store/index.js';
 import { apiTokenParentMigration } from './auth/index.js';
-import { clusterMigration } from './cluster/index.js';
+import { clusterMigration, streamSlotsMigration } from './cluster/index.js';
 import { sharedStateMigration } from './shared/index.js';
 import type { NamedMigration } from './store/index.js';
 
@@ -22,4 +22,14 @@ export const migrations: readonly NamedMigration[] = [
   { name: '0009_batch_params', migration: batchParamsMigration },
   { name: '0011_cluster', migration: clusterMigration },
   { name: '0012_shared_state', migration: sharedStateMigration },
+  // Both halves of the replicas' shared state that issue 14 left: uploads and stream slots.
+  {
+    name: '0014_uploads_stream_slots',
+    migration: {
+      async up(db) {
+        await uploadsMigration.up(db);
+        await streamSlotsMigration.up(db);
+      },
+    },
+  },
 ];

@@ -184,6 +184,7 @@ async function assembleUnits(config: Config, store: Store, options: ServerOption
     eventsUnit({
       maxStreams: config.eventsMaxStreams,
       maxStreamsPerUser: config.eventsMaxStreamsPerUser,
+      sharedSlots: cluster.streamSlots,
       ...options.events,
       bus,
       authenticate: (token) => auth.authenticate(token),

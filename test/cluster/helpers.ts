@@ -21,7 +21,9 @@ import { stopChild } from '../support/processes.js';
 import { createTestDatabase, postgres } from '../server/helpers.js';
 import type { TestDatabase } from '../server/helpers.js';
 
-export { eventually } from '../gateway/helpers.js';
+import { eventually } from '../gateway/helpers.js';
+
+export { eventually };
 
 export const ADMIN_PASSWORD = 'cluster-admin-password-42';
 const JWT_SECRET = 'a-jwt-secret-every-replica-shares-0123456789';
@@ -155,6 +157,17 @@ export async function startCluster(count: number, env: Record<string, string> = 
       for (const dir of dirs) rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
+}
+
+/** The ids of a workstation's `count` emulators, once the inventory lists them all. */
+export async function emulatorIds(cluster: TestCluster, workstationId: string, count: number): Promise<string[]> {
+  const [replica] = cluster.replicas;
+  if (!replica) throw new Error('no replica');
+  return eventually(async () => {
+    const page = await replica.client.request<{ items: { id: string; workstationId: string }[] }>('GET', '/emulators', { query: { limit: 100, workstation: workstationId } });
+    const ids = page.items.filter((emulator) => emulator.workstationId === workstationId).map((emulator) => emulator.id);
+    return ids.length === count ? ids : undefined;
+  }, 30_000, `the inventory of ${workstationId}`);
 }
 
 /**

@@ -6,20 +6,10 @@
  */
 import { afterEach, expect, it } from 'vitest';
 import type { Batch, FleetStreamEvent, Operation } from '../../src/sdk/index.js';
-import { describePostgres, eventually, startCluster, startFront } from './helpers.js';
+import { describePostgres, emulatorIds, eventually, startCluster, startFront } from './helpers.js';
 import type { TestCluster } from './helpers.js';
 
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
-
-async function emulatorIds(cluster: TestCluster, workstationId: string, count: number): Promise<string[]> {
-  const [replica] = cluster.replicas;
-  if (!replica) throw new Error('no replica');
-  return eventually(async () => {
-    const page = await replica.client.request<{ items: { id: string; workstationId: string }[] }>('GET', '/emulators', { query: { limit: 100, workstation: workstationId } });
-    const ids = page.items.filter((emulator) => emulator.workstationId === workstationId).map((emulator) => emulator.id);
-    return ids.length === count ? ids : undefined;
-  }, 30_000, `the inventory of ${workstationId}`);
-}
 
 async function waitBatch(cluster: TestCluster, replicaIndex: number, id: string, timeoutMs = 90_000): Promise<Batch> {
   const client = cluster.replicas[replicaIndex]?.client;

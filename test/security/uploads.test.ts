@@ -2,7 +2,8 @@
  * Issue 12: uploads of failed installs stayed in `data/uploads` forever. Against a real server
  * and a protocol-speaking agent: the APK of an install that failed or was cancelled is deleted
  * (and the install cannot be retried without it), a file no unfinished operation refers to
- * expires, and uploads past the disk quota are refused with 507 before anything is written.
+ * expires, and uploads past the quota are refused with 507 before anything is kept. On SQLite
+ * they are files in `<dataDir>/uploads`, on PostgreSQL rows of `upload_files`/`upload_chunks`.
  */
 import { apiError } from '../ops/helpers.js';
 import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,8 @@ import type { TestServer } from '../server/helpers.js';
 
 const QUOTA = 200_000;
 const ORPHAN_AGE_MS = 60_000;
+/** PostgreSQL's chunks, small here so an upload spans several. */
+const CHUNK_BYTES = 64 * 1024;
 
 describeStores('uploads are deleted, expired and bounded (issue 12)', (kind) => {
   let t: TestServer;
@@ -23,15 +26,24 @@ describeStores('uploads are deleted, expired and bounded (issue 12)', (kind) => 
   const ids: Record<string, string> = {};
   const agents: FakeAgent[] = [];
 
-  const transferOf = (operation: Operation) => String(operation.params.transferId);
-  const files = () => (existsSync(uploadDir) ? readdirSync(uploadDir) : []);
+  const transferOf = (operation: Operation) => `${String(operation.params.transferId)}.apk`;
+  /** What is stored, as `<transferId>.apk` names whatever the store. */
+  const stored = async (): Promise<string[]> => {
+    if (kind === 'sqlite') return existsSync(uploadDir) ? readdirSync(uploadDir) : [];
+    const rows = await t.server.store.db.selectFrom('upload_files').select('transfer_id').execute();
+    return rows.map((row) => `${row.transfer_id}.apk`);
+  };
+  const chunks = async (transferId: string): Promise<number[]> => {
+    const rows = await t.server.store.db.selectFrom('upload_chunks').select('data').where('transfer_id', '=', transferId).orderBy('seq').execute();
+    return rows.map((row) => row.data.length);
+  };
   const apk = (bytes: number) => new Uint8Array(bytes).fill(7);
 
   beforeAll(async () => {
     t = await startTestServer(
       kind,
       { offlineGraceMs: 600_000 },
-      { operations: { uploads: { quotaBytes: QUOTA, orphanMaxAgeMs: ORPHAN_AGE_MS, sweepIntervalMs: 200 } } },
+      { operations: { uploads: { quotaBytes: QUOTA, orphanMaxAgeMs: ORPHAN_AGE_MS, sweepIntervalMs: 200, chunkBytes: CHUNK_BYTES } } },
     );
     uploadDir = join(t.config.dataDir, 'uploads');
     const stations: string[] = [];
@@ -66,7 +78,7 @@ describeStores('uploads are deleted, expired and bounded (issue 12)', (kind) => 
       const operation = await t.admin.getOperation(queued.id);
       return operation.status === 'failed' ? operation : undefined;
     }, 20_000, 'the install failed');
-    await eventually(() => !files().includes(`${transferOf(failed)}.apk`), 10_000, 'the failed install\'s upload deleted');
+    await eventually(async () => !(await stored()).includes(transferOf(failed)), 10_000, 'the failed install\'s upload deleted');
     const retry = await apiError(t.admin.request('POST', `/operations/${failed.id}/retry`));
     expect(retry.status).toBe(409);
     expect(retry.code).toBe('upload_gone');
@@ -74,37 +86,49 @@ describeStores('uploads are deleted, expired and bounded (issue 12)', (kind) => 
 
   it('deletes the upload of an install cancelled while it waited', async () => {
     const queued = await t.admin.uploadApp(ids['up-offline-running'] ?? '', apk(10_000), 'app.apk');
-    expect(files()).toContain(`${transferOf(queued)}.apk`);
+    expect(await stored()).toContain(transferOf(queued));
     await t.admin.request('POST', `/operations/${queued.id}/cancel`);
-    await eventually(() => !files().includes(`${transferOf(queued)}.apk`), 10_000, 'the cancelled install\'s upload deleted');
+    await eventually(async () => !(await stored()).includes(transferOf(queued)), 10_000, 'the cancelled install\'s upload deleted');
   }, 60_000);
 
   it('refuses an upload past the disk quota with 507 and writes nothing; space comes back when an install ends', async () => {
     const first = await t.admin.uploadApp(ids['up-offline-running'] ?? '', apk(150_000), 'big.apk');
-    const before = files();
-    expect(before).toContain(`${transferOf(first)}.apk`);
+    const before = await stored();
+    expect(before).toContain(transferOf(first));
+    if (kind === 'postgres') expect(await chunks(String(first.params.transferId))).toEqual([CHUNK_BYTES, CHUNK_BYTES, 150_000 - 2 * CHUNK_BYTES]);
     const refused = await apiError(t.admin.uploadApp(ids['up-offline-running'] ?? '', apk(100_000), 'more.apk'));
     expect(refused.status).toBe(507);
     expect(refused.code).toBe('upload_quota_exceeded');
-    expect(files().sort()).toEqual(before.sort());
+    expect((await stored()).sort()).toEqual(before.sort());
+    if (kind === 'postgres') expect(await t.server.store.db.selectFrom('upload_chunks').select('seq').where('transfer_id', 'not in', before.map((name) => name.slice(0, 36))).execute()).toEqual([]);
     const { total } = await t.admin.request<{ total: number }>('GET', '/operations', { query: { action: 'installApp', status: 'queued' } });
     expect(total).toBe(1);
     await t.admin.request('POST', `/operations/${first.id}/cancel`);
-    await eventually(() => !files().includes(`${transferOf(first)}.apk`), 10_000, 'the cancelled upload deleted');
+    await eventually(async () => !(await stored()).includes(transferOf(first)), 10_000, 'the cancelled upload deleted');
     const second = await t.admin.uploadApp(ids['up-offline-running'] ?? '', apk(100_000), 'more.apk');
-    expect(files()).toContain(`${transferOf(second)}.apk`);
+    expect(await stored()).toContain(transferOf(second));
     await t.admin.request('POST', `/operations/${second.id}/cancel`);
   }, 60_000);
 
-  it('expires files no unfinished operation refers to once they are older than the orphan age, keeps young ones', async () => {
-    mkdirSync(uploadDir, { recursive: true });
-    const old = join(uploadDir, `${randomUUID()}.apk`);
-    const young = join(uploadDir, `${randomUUID()}.apk`);
-    writeFileSync(old, apk(1000));
-    writeFileSync(young, apk(1000));
+  it('expires uploads no unfinished operation refers to once they are older than the orphan age, keeps young ones', async () => {
+    const old = randomUUID();
+    const young = randomUUID();
     const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
-    utimesSync(old, twoDaysAgo, twoDaysAgo);
-    await eventually(() => !existsSync(old), 10_000, 'the old orphan expired');
-    expect(existsSync(young)).toBe(true);
+    if (kind === 'sqlite') {
+      mkdirSync(uploadDir, { recursive: true });
+      writeFileSync(join(uploadDir, `${old}.apk`), apk(1000));
+      writeFileSync(join(uploadDir, `${young}.apk`), apk(1000));
+      utimesSync(join(uploadDir, `${old}.apk`), twoDaysAgo, twoDaysAgo);
+    } else {
+      const rows = [
+        { transfer_id: old, bytes: 1000, complete: 1, updated_at: twoDaysAgo.getTime() },
+        { transfer_id: young, bytes: 1000, complete: 1, updated_at: Date.now() },
+      ];
+      await t.server.store.db.insertInto('upload_files').values(rows).execute();
+      await t.server.store.db.insertInto('upload_chunks').values(rows.map((row) => ({ transfer_id: row.transfer_id, seq: 0, data: Buffer.from(apk(1000)) }))).execute();
+    }
+    await eventually(async () => !(await stored()).includes(`${old}.apk`), 10_000, 'the old orphan expired');
+    expect(await stored()).toContain(`${young}.apk`);
+    if (kind === 'postgres') expect(await chunks(old)).toEqual([]);
   }, 30_000);
 });

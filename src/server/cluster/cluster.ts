@@ -5,12 +5,13 @@
  * the process is the only replica and the bus stays in-process.
  */
 import { randomBytes } from 'node:crypto';
-import type { EventBus } from '../events/index.js';
+import type { EventBus, SharedStreamSlots } from '../events/index.js';
 import type { ReplicaPort } from '../ops/index.js';
 import type { Store } from '../store/index.js';
 import type { BridgeLogger, ControlMessage } from './bridge.js';
 import { EventBridge, LARGE_EVENT_TTL_MS } from './bridge.js';
 import { ReplicaRegistry } from './registry.js';
+import { StreamSlots } from './stream-slots.js';
 
 /** What the cluster asks of the fleet unit. */
 export interface ClusterFleet {
@@ -53,6 +54,7 @@ export class Cluster {
   private peers: ClusterPeers | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private slots: StreamSlots | undefined;
   private beating: Promise<void> = Promise.resolve();
 
   private constructor(
@@ -110,6 +112,15 @@ export class Cluster {
       kick: (workstationId) => this.bridge?.kick(workstationId),
       cancel: (operationId) => this.bridge?.cancel(operationId),
     };
+  }
+
+  /** Event-stream slots every replica counts (PostgreSQL); undefined when this process is the only replica. */
+  get streamSlots(): SharedStreamSlots | undefined {
+    if (this.options.store.kind !== 'postgres') return undefined;
+    this.slots ??= new StreamSlots(this.options.store.db, this.options.replicaId, this.options.leaseMs, (error, message) =>
+      this.options.logger.warn({ err: messageOf(error) }, message),
+    );
+    return this.slots;
   }
 
   /** Where other replicas' kicks and cancels go (set once the engine and gateway exist). */

@@ -72,6 +72,8 @@ export class ReplicaRegistry {
   async forget(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
     await this.db.deleteFrom('replicas').where('id', 'in', [...ids]).execute();
+    // Their streams are gone with them (the slots stopped counting when their lease lapsed).
+    await this.db.deleteFrom('stream_slots').where('replica_id', 'in', [...ids]).execute();
   }
 
   private cutoff(): string {

@@ -67,6 +67,11 @@ export interface EventsRouteOptions {
   readonly closeGraceMs?: number;
   /** Streams one user may hold at once (default 10); the next is closed with 4029. */
   readonly maxStreamsPerUser?: number;
+  /**
+   * The user's slots as every replica counts them (the cluster unit's, on PostgreSQL): a stream
+   * admitted here is closed with 4029 when the user's other replicas hold the rest.
+   */
+  readonly sharedSlots?: SharedStreamSlots;
   /** Streams the server holds at once (default 1000); the next is closed with 1013. */
   readonly maxStreams?: number;
   /** Largest frame a client may send (default 1 KiB); a larger one closes the stream with 1009. */
@@ -78,6 +83,13 @@ export interface EventsRouteOptions {
   readonly onCredentialsChanged?: (listener: (userId: string) => void) => () => void;
   /** How often every stream re-checks its credential anyway (other replicas' revocations; default 60 s). */
   readonly recheckIntervalMs?: number;
+}
+
+/** Stream slots counted across replicas. */
+export interface SharedStreamSlots {
+  /** Takes one of the user's `max` slots; null when all of them are taken, on any replica. */
+  acquire(userId: string, max: number): Promise<string | null>;
+  release(slotId: string): void;
 }
 
 interface Subscription {
@@ -130,7 +142,8 @@ export function registerEventsRoute(app: App, options: EventsRouteOptions): void
     maxClientFrameBytes: options.maxClientFrameBytes ?? 1024,
     recheckIntervalMs: options.recheckIntervalMs ?? 60_000,
   };
-  const registry = new StreamRegistry(options.maxStreamsPerUser ?? 10, options.maxStreams ?? 1000);
+  const maxStreamsPerUser = options.maxStreamsPerUser ?? 10;
+  const registry = new StreamRegistry(maxStreamsPerUser, options.maxStreams ?? 1000);
   const unsubscribeChanges = options.onCredentialsChanged?.((userId) => registry.recheckUser(userId));
   if (unsubscribeChanges) app.addHook('onClose', async () => unsubscribeChanges());
   const subscriptions = new WeakMap<FastifyRequest, Subscription>();
@@ -183,8 +196,25 @@ export function registerEventsRoute(app: App, options: EventsRouteOptions): void
         return;
       }
       const { userId } = subscription.principal;
-      const stream: LiveStream & { readonly ended: boolean } = streamEvents(socket, subscription, limits, () => registry.release(userId, stream));
+      // Then across replicas. The stream runs meanwhile, so an admitted client misses no event.
+      const shared = options.sharedSlots;
+      const slot = shared?.acquire(userId, maxStreamsPerUser);
+      const stream: OpenStream = streamEvents(socket, subscription, limits, () => {
+        registry.release(userId, stream);
+        slot?.then(
+          (id) => {
+            if (id !== null) shared?.release(id);
+          },
+          () => undefined,
+        );
+      });
       registry.track(userId, stream);
+      slot?.then(
+        (id) => {
+          if (id === null) stream.close(EventsCloseCode.tooManyStreams, `a user may hold ${maxStreamsPerUser} streams on all replicas together`);
+        },
+        () => stream.close(EventsCloseCode.serverBusy, 'the streams of other replicas cannot be counted now; try again'),
+      );
     },
   );
 }
@@ -202,6 +232,13 @@ interface StreamLimits {
 /** A live stream as the registry sees it: re-check its credential on demand. */
 interface LiveStream {
   recheck(): void;
+}
+
+/** A stream as its route holds it. */
+interface OpenStream extends LiveStream {
+  readonly ended: boolean;
+  /** Closes it (no-op once ended). */
+  close(code: number, reason: string): void;
 }
 
 /** The open streams per user, with the caps that bound them. */
@@ -225,7 +262,7 @@ class StreamRegistry {
     return null;
   }
 
-  track(userId: string, stream: LiveStream & { readonly ended: boolean }): void {
+  track(userId: string, stream: OpenStream): void {
     if (stream.ended) return;
     let set = this.streams.get(userId);
     if (!set) this.streams.set(userId, (set = new Set()));
@@ -260,7 +297,7 @@ function limitClientFrames(socket: WebSocket, maxBytes: number): void {
   receiver._maxPayload = maxBytes;
 }
 
-function streamEvents(socket: WebSocket, subscription: Subscription, limits: StreamLimits, onEnd: () => void): LiveStream & { readonly ended: boolean } {
+function streamEvents(socket: WebSocket, subscription: Subscription, limits: StreamLimits, onEnd: () => void): OpenStream {
   let alive = true;
   let ended = false;
   let graceTimer: NodeJS.Timeout | undefined;
@@ -339,6 +376,9 @@ function streamEvents(socket: WebSocket, subscription: Subscription, limits: Str
   });
   return {
     recheck,
+    close: (code, reason) => {
+      if (!ended) drop(code, reason);
+    },
     get ended() {
       return ended;
     },

@@ -4,7 +4,6 @@
  * sends the same id), goes through the workstation's breaker, is tracked until it settles (so
  * the lane is held while the agent still works) and stops being awaited on cancellation.
  */
-import { createReadStream } from 'node:fs';
 import type { RpcMethod, RpcMethods } from '../../protocol/index.js';
 import type { ActionContext } from './actions.js';
 import type { EngineCore } from './core.js';
@@ -71,7 +70,7 @@ export function actionContext(core: EngineCore, targets: Targets, attempt: Runni
         ),
       ),
     sendUpload: async (transferId) => {
-      const source = createReadStream(core.uploads.path(transferId));
+      const source = core.uploads.open(transferId);
       await track(core.agents.sendFile(workstationId, transferId, source, { signal })).catch((error: unknown) => {
         throw toActionFailure(error);
       });

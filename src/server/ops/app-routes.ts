@@ -1,14 +1,11 @@
 /**
- * `POST /emulators/{id}/apps`: a multipart APK upload, streamed to the data directory and sent
+ * `POST /emulators/{id}/apps`: a multipart APK upload, streamed into the uploads' store and sent
  * to the agent when the operation runs; or JSON `{packageName}`, which asks LDPlayer to install
  * that package from its own store (LD Store) on the instance. Multipart is registered in a scope
  * of its own so no other route parses it.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Hash } from 'node:crypto';
 import multipart from '@fastify/multipart';
 import { Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
@@ -80,57 +77,50 @@ export function registerAppInstallRoute(api: App, deps: OpsRouteDeps, submit: Su
 
 interface Upload {
   transferId: string;
-  path: string;
   fileName: string;
   bytes: number;
   sha256: string;
 }
 
 /**
- * Streams the `file` part to `<uploadDir>/<transferId>.apk`, hashing it on the way; 413 past the
- * size limit, 507 past the uploads' disk quota (checked against the declared length first, then
- * byte by byte, so concurrent uploads cannot pass it together). A refused upload leaves no file.
+ * Streams the `file` part into the uploads' store (a file on SQLite, chunks in PostgreSQL),
+ * hashing it on the way; 413 past the size limit, 507 past the uploads' quota (checked against
+ * the declared length first, then as the bytes arrive, so concurrent uploads cannot pass it
+ * together). A refused upload leaves nothing stored.
  */
 async function receiveUpload(request: FastifyRequest, deps: OpsRouteDeps): Promise<Upload> {
   const { uploads } = deps;
+  const { quotaBytes } = uploads.options;
   const declared = Number(request.headers['content-length'] ?? 0);
+  const usedBefore = await uploads.used();
   // The declared body holds the file and a little multipart framing.
-  if (Number.isFinite(declared) && uploads.used() + Math.max(0, declared - MULTIPART_SLACK) > uploads.options.quotaBytes) {
-    throw quotaExceeded(new UploadQuotaError(uploads.options.quotaBytes, uploads.used()));
+  if (Number.isFinite(declared) && usedBefore + Math.max(0, declared - MULTIPART_SLACK) > quotaBytes) {
+    throw quotaExceeded(new UploadQuotaError(quotaBytes, usedBefore));
   }
   const part = await request.file();
   if (!part || part.fieldname !== 'file') throw badRequest('the multipart body needs one file in the field "file"');
-  await mkdir(uploads.dir, { recursive: true, mode: 0o700 });
   const transferId = randomUUID();
-  const path = uploads.path(transferId);
   const hash = createHash('sha256');
-  let bytes = 0;
-  uploads.begin(transferId);
-  const meter = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      if (!uploads.take(chunk.length)) {
-        done(new UploadQuotaError(uploads.options.quotaBytes, uploads.used()));
-        return;
-      }
-      hash.update(chunk);
-      bytes += chunk.length;
-      done(null, chunk);
-    },
-  });
   const refuse = async (error: unknown): Promise<never> => {
-    await rm(path, { force: true });
-    uploads.settle(transferId, bytes, false);
+    await uploads.remove(transferId);
     throw error instanceof UploadQuotaError ? quotaExceeded(error) : error;
   };
+  let bytes: number;
   try {
-    await pipeline(part.file, meter, createWriteStream(path, { mode: 0o600 }));
+    bytes = await uploads.receive(transferId, hashed(part.file, hash));
   } catch (error) {
     return refuse(error);
   }
   if (part.file.truncated) return refuse(new HttpError(413, 'payload_too_large', `the APK is larger than the limit of ${deps.uploadMaxBytes} bytes`));
   if (bytes === 0) return refuse(badRequest('the uploaded file is empty'));
-  uploads.settle(transferId, bytes, true);
-  return { transferId, path, fileName: part.filename.slice(0, 256), bytes, sha256: hash.digest('hex') };
+  return { transferId, fileName: part.filename.slice(0, 256), bytes, sha256: hash.digest('hex') };
+}
+
+async function* hashed(source: AsyncIterable<Buffer>, hash: Hash): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    hash.update(chunk);
+    yield chunk;
+  }
 }
 
 /** Bytes of multipart framing and fields a declared length may carry beside the file. */

@@ -14,7 +14,7 @@ import type { AgentCalls, FleetPort, ReplicaPort } from './ports.js';
 import type { OperationRepository } from './repository.js';
 import type { OperationsTable } from './schema.js';
 import { toOperation } from './repository.js';
-import type { Uploads } from './uploads.js';
+import type { Uploads, UploadsOptions } from './uploads.js';
 import './events.js';
 
 export interface RetryOptions {
@@ -29,7 +29,7 @@ export interface EngineOptions {
   readonly timeouts: ActionTimeouts;
   readonly retry: RetryOptions;
   readonly breaker: BreakerOptions;
-  /** Where uploaded APKs wait for their install operation. */
+  /** Where uploaded APKs wait for their install operation on SQLite (PostgreSQL keeps them in the database). */
   readonly uploadDir: string;
   /** How often queued work is looked for even when nothing announced it. */
   readonly sweepIntervalMs: number;
@@ -39,8 +39,8 @@ export interface EngineOptions {
   readonly offlineGraceMs: number;
   /** Synchronous reads (screenshots, app lists): in flight or waiting per user, waiting per workstation. */
   readonly syncReads: { readonly perUser: number; readonly waitingPerWorkstation: number };
-  /** Uploaded APKs: bytes on disk at most, and the age past which one no unfinished operation refers to is deleted. */
-  readonly uploads: { readonly quotaBytes: number; readonly orphanMaxAgeMs: number; readonly sweepIntervalMs: number };
+  /** Uploaded APKs: bytes stored at most, and the age past which one no unfinished operation refers to is deleted. */
+  readonly uploads: UploadsOptions;
   /** Unfinished (queued or running) operations one user may have. */
   readonly maxQueuedPerUser: number;
 }

@@ -18,7 +18,8 @@ import type { EngineMetrics } from './metrics.js';
 import type { AgentCalls, FleetPort, ReplicaPort } from './ports.js';
 import type { OperationRepository } from './repository.js';
 import type { OperationsTable } from './schema.js';
-import { Uploads } from './uploads.js';
+import type { Uploads } from './uploads.js';
+import { createUploads } from './uploads.js';
 import { ReadRefusedError } from './errors.js';
 
 export { DEFAULT_ENGINE_OPTIONS } from './core.js';
@@ -55,11 +56,8 @@ export class OperationEngine {
       deps.fleet.breakerChanged?.(workstationId, state === 'open');
     });
     const logger = deps.logger ?? silentEngineLogger;
-    this.uploads = new Uploads(
-      { dir: deps.options.uploadDir, ...deps.options.uploads },
-      this.clock,
-      () => deps.repo.unfinishedTransfers(),
-      (error, message) => logger.warn({ err: error instanceof Error ? { message: error.message } : error }, message),
+    this.uploads = createUploads(deps.repo, deps.options, this.clock, (error, message) =>
+      logger.warn({ err: error instanceof Error ? { message: error.message } : error }, message),
     );
     this.core = new EngineCore(
       deps.repo,

@@ -8,7 +8,7 @@ export { OperationService, IdempotencyConflictError, OperationStateError, QueueL
 export type { NewOperation, Requester, Stored } from './service.js';
 export { OperationRepository, toOperation, toBatch } from './repository.js';
 export type { OperationFilter } from './repository.js';
-export { batchParamsMigration, operationsMigration, operationTargetMigration, operationWaitingMigration } from './schema.js';
+export { batchParamsMigration, operationsMigration, operationTargetMigration, operationWaitingMigration, uploadsMigration } from './schema.js';
 export type { OperationsTable, BatchesTable, IdempotencyKeysTable } from './schema.js';
 export { EngineMetrics } from './metrics.js';
 export { WorkstationBreakers, DEFAULT_BREAKER } from './breakers.js';
@@ -16,7 +16,8 @@ export type { BreakerState, BreakerOptions } from './breakers.js';
 export { DEFAULT_LIMITS, resolveLimits, WorkstationLane } from './limits.js';
 export type { WorkstationLimits } from './limits.js';
 export { ActionFailure, ReadRefusedError } from './errors.js';
-export { Uploads, UploadQuotaError } from './uploads.js';
+export { UploadQuotaError } from './uploads.js';
+export type { Uploads } from './uploads.js';
 export type { AgentCalls, FleetPort, ReplicaPort } from './ports.js';
 export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';

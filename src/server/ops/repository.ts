@@ -6,7 +6,7 @@
 import { sql } from 'kysely';
 import type { Kysely, Transaction } from 'kysely';
 import type { ActionError } from '../../protocol/index.js';
-import type { Database, Page, PageRequest, Store } from '../store/index.js';
+import type { Database, Page, PageRequest, Store, StoreKind } from '../store/index.js';
 import { nowIso, paginate } from '../store/index.js';
 import type { BatchesTable, OperationsTable } from './schema.js';
 import type { Action, ActionClass, Batch, BatchCounts, BatchStatus, Operation, OperationStatus, WaitingReason } from './types.js';
@@ -96,10 +96,12 @@ export function toBatch(row: BatchesTable, counts: BatchCounts): Batch {
 
 export class OperationRepository {
   readonly db: Kysely<Database>;
+  readonly storeKind: StoreKind;
   private readonly shared = new Map<string, string | null>();
 
   constructor(private readonly store: Store) {
     this.db = store.db;
+    this.storeKind = store.kind;
   }
 
   async get(id: string, db: Db = this.db): Promise<OperationsTable | undefined> {

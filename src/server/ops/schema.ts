@@ -83,7 +83,30 @@ declare module '../store/schema.js' {
     operations: OperationsTable;
     batches: BatchesTable;
     idempotency_keys: IdempotencyKeysTable;
+    upload_files: UploadFilesTable;
+    upload_chunks: UploadChunksTable;
   }
+}
+
+/**
+ * An uploaded APK kept in PostgreSQL so every replica can send it (`uploads.ts`,
+ * `DatabaseUploads`); SQLite keeps uploads as files and leaves these tables empty.
+ */
+export interface UploadFilesTable {
+  transfer_id: string;
+  /** Bytes written so far (all of them once `complete`); the quota sums this column. */
+  bytes: number | string;
+  /** 1 once the whole upload is written. */
+  complete: number;
+  /** Epoch ms of the last chunk written: a streaming upload is never taken for an orphan (bigint). */
+  updated_at: number | string;
+}
+
+/** The bytes of an upload, in order of `seq`, about 1 MiB each. */
+export interface UploadChunksTable {
+  transfer_id: string;
+  seq: number;
+  data: Buffer;
 }
 
 export const operationsMigration: Migration = {
@@ -205,6 +228,26 @@ export const batchParamsMigration: Migration = {
       .updateTable('operations')
       .set((eb) => ({ owner_id: eb.selectFrom('users').select('users.id').whereRef('users.username', '=', 'operations.created_by').limit(1) }))
       .where('status', 'in', ['queued', 'running'])
+      .execute();
+  },
+};
+
+/** Uploaded APKs in the database (used on PostgreSQL, where every replica must reach them). */
+export const uploadsMigration: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema
+      .createTable('upload_files')
+      .addColumn('transfer_id', 'text', (c) => c.primaryKey())
+      .addColumn('bytes', 'bigint', (c) => c.notNull().defaultTo(0))
+      .addColumn('complete', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('upload_chunks')
+      .addColumn('transfer_id', 'text', (c) => c.notNull().references('upload_files.transfer_id').onDelete('cascade'))
+      .addColumn('seq', 'integer', (c) => c.notNull())
+      .addColumn('data', 'bytea', (c) => c.notNull())
+      .addPrimaryKeyConstraint('upload_chunks_pk', ['transfer_id', 'seq'])
       .execute();
   },
 };
