@@ -4,7 +4,6 @@
  * action-context.ts: what a running action may do; targets.ts: which emulator it acts on;
  * outcomes.ts: what becomes of an ended attempt and of batches).
  */
-import { randomUUID } from 'node:crypto';
 import type { RpcMethod, RpcMethods } from '../../protocol/index.js';
 import type { EventBus } from '../events/index.js';
 import type { BreakerState } from './breakers.js';
@@ -20,7 +19,7 @@ import type { OperationRepository } from './repository.js';
 import type { OperationsTable } from './schema.js';
 import type { Uploads } from './uploads.js';
 import { createUploads } from './uploads.js';
-import { ReadRefusedError } from './errors.js';
+import { SyncReads } from './sync-reads.js';
 
 export { DEFAULT_ENGINE_OPTIONS } from './core.js';
 export type { EngineOptions, RetryOptions } from './core.js';
@@ -45,8 +44,7 @@ export class OperationEngine {
   readonly uploads: Uploads;
   private readonly core: EngineCore;
   private readonly dispatcher: Dispatcher;
-  /** Synchronous reads each user has in flight or waiting. */
-  private readonly readsByUser = new Map<string, number>();
+  private readonly syncReads: SyncReads;
 
   constructor(deps: EngineDeps) {
     this.options = deps.options;
@@ -73,6 +71,7 @@ export class OperationEngine {
       deps.replica,
     );
     this.dispatcher = new Dispatcher(this.core);
+    this.syncReads = new SyncReads(this.core, this.dispatcher);
   }
 
   start(): void {
@@ -89,40 +88,9 @@ export class OperationEngine {
     return this.core.agents.isOnline(workstationId);
   }
 
-  /**
-   * A synchronous read for a request that waits for it (screenshots, app lists). It takes a
-   * slot of the workstation's read lane, as shell operations do, so the agent never has more
-   * reads in flight than the lane admits; it waits in line for one (at most
-   * `waitingPerWorkstation` wait per workstation), and one user has at most `perUser` in flight
-   * or waiting. Past either bound it is refused (`ReadRefusedError`, a 429) rather than queued.
-   * Then the same breaker and call timeout as operations. `signal`: the client went away.
-   */
-  async read<M extends RpcMethod>(
-    userId: string,
-    workstationId: string,
-    method: M,
-    params: RpcMethods[M]['params'],
-    signal?: AbortSignal,
-  ): Promise<RpcMethods[M]['result']> {
-    const { perUser } = this.options.syncReads;
-    const held = this.readsByUser.get(userId) ?? 0;
-    if (held >= perUser) {
-      throw new ReadRefusedError('too_many_reads', `you have ${held} screenshots or app lists in flight; at most ${perUser} at once`, perUser);
-    }
-    this.readsByUser.set(userId, held + 1);
-    try {
-      const admission = await this.dispatcher.readSlot(workstationId, signal);
-      try {
-        return await this.core.callAgent(workstationId, method, params, { timeoutMs: this.options.timeouts.callMs, id: `sync:${randomUUID()}` });
-      } finally {
-        admission.release();
-        this.dispatcher.kick(workstationId);
-      }
-    } finally {
-      const left = (this.readsByUser.get(userId) ?? 1) - 1;
-      if (left > 0) this.readsByUser.set(userId, left);
-      else this.readsByUser.delete(userId);
-    }
+  /** A synchronous read for a request that waits for it (`sync-reads.ts`). */
+  read<M extends RpcMethod>(userId: string, workstationId: string, method: M, params: RpcMethods[M]['params'], signal?: AbortSignal): Promise<RpcMethods[M]['result']> {
+    return this.syncReads.read(userId, workstationId, method, params, signal);
   }
 
   breakerState(workstationId: string): BreakerState {
