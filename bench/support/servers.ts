@@ -41,6 +41,8 @@ export class ServerFarm {
     const servers: ServerProcess[] = [];
     const dataDirs: string[] = [];
     const farm = new ServerFarm(servers, dataDirs, database?.drop);
+    // Replicas agree on the secrets stored in their database only when handed one key.
+    const secretsKey = randomBytes(32).toString('base64');
     try {
       // One after another: the first applies the migrations and creates the admin; the others
       // find them (starting replicas at once would only race the migrations).
@@ -51,6 +53,7 @@ export class ServerFarm {
           LDFLEET_PORT: String(await freePort()),
           LDFLEET_DATA_DIR: dataDir,
           LDFLEET_ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD,
+          LDFLEET_SECRETS_KEY: secretsKey,
           ...(database ? { LDFLEET_DATABASE_URL: database.url } : {}),
           ...options.env,
         };
