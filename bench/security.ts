@@ -13,7 +13,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { scryptSync } from 'node:crypto';
 import http from 'node:http';
-import { createServer as createNetServer, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,7 @@ import type { ObservedInstance } from '../src/protocol/index.js';
 import { LdfleetClient } from '../src/sdk/index.js';
 import { hashPassword } from '../src/server/auth/index.js';
 import { startServerProcess } from '../test/support/server-process.js';
+import { freePort } from '../test/support/ports.js';
 
 const RESULTS_FILE = fileURLToPath(new URL('./results-security.json', import.meta.url));
 const ADMIN_PASSWORD = 'bench-security-password-0123';
@@ -33,15 +34,6 @@ function percentile(values: number[], p: number): number {
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createNetServer().listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 function rssMiB(child: ChildProcess): number {
   const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');

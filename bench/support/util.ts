@@ -1,5 +1,5 @@
 /** Small helpers the benchmarks share: settings from the environment, waiting, statistics, ports. */
-import { createServer } from 'node:net';
+export { freePort } from '../../test/support/ports.js';
 
 export function intFromEnv(name: string, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
   const raw = env[name];
@@ -30,18 +30,6 @@ export function percentile(values: ArrayLike<number>, p: number): number {
 
 export function round(value: number): number {
   return Math.round(value * 100) / 100;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** Runs `task` over `items` with at most `concurrency` at once, in order of start. */

@@ -387,3 +387,24 @@ function parseWith<T>(text: string, check: (value: unknown) => value is T): T | 
 export function adbSerialFor(index: number): string {
   return `emulator-${5554 + 2 * index}`;
 }
+
+/**
+ * Regroups a byte stream into chunks of exactly `size` bytes (the last one may be shorter): the
+ * `file.chunk` messages of a transfer, and the rows an upload is stored in.
+ */
+export async function* rechunk(source: AsyncIterable<Uint8Array | string>, size: number): AsyncGenerator<Buffer> {
+  let buffered: Buffer[] = [];
+  let length = 0;
+  for await (const piece of source) {
+    const bytes = typeof piece === 'string' ? Buffer.from(piece) : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+    buffered.push(bytes);
+    length += bytes.length;
+    while (length >= size) {
+      const all = Buffer.concat(buffered, length);
+      yield all.subarray(0, size);
+      buffered = [all.subarray(size)];
+      length -= size;
+    }
+  }
+  if (length > 0) yield Buffer.concat(buffered, length);
+}

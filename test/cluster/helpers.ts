@@ -12,7 +12,7 @@ import { WebSocket } from 'ws';
 import { describe, it } from 'vitest';
 import { Agent, silentLogger } from '../../src/agent/index.js';
 import { LdfleetClient, subscribeEvents } from '../../src/sdk/index.js';
-import type { EventSubscription, FleetStreamEvent } from '../../src/sdk/index.js';
+import type { Batch, EventSubscription, FleetStreamEvent } from '../../src/sdk/index.js';
 import type { SeedInstance } from '../../src/sim/index.js';
 import { SIM_BIN, SimHome } from '../../src/sim/index.js';
 import { startServerProcess } from '../support/server-process.js';
@@ -168,6 +168,20 @@ export async function emulatorIds(cluster: TestCluster, workstationId: string, c
     const ids = page.items.filter((emulator) => emulator.workstationId === workstationId).map((emulator) => emulator.id);
     return ids.length === count ? ids : undefined;
   }, 30_000, `the inventory of ${workstationId}`);
+}
+
+/**
+ * Submits `count` creates on the workstation (each `add` slowed to 400 ms) through `client`,
+ * and returns the batch once it is half done: some succeeded, one running.
+ */
+export async function createsUnderway(client: LdfleetClient, workstation: ClusterWorkstation, count: number): Promise<Batch> {
+  workstation.home.setFaults([{ command: 'add', delayMs: 400 }]);
+  const batch = (await client.createEmulators({ name: 'made', count, workstationId: workstation.id })) as Batch;
+  await eventually(async () => {
+    const now = await client.getBatch(batch.id, { limit: 1 });
+    return now.counts.succeeded >= 2 && now.counts.running >= 1;
+  }, 60_000, 'the batch half done');
+  return batch;
 }
 
 /**

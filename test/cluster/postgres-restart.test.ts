@@ -4,8 +4,8 @@
  * says when a replica cannot reach its database.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Batch, Operation } from '../../src/sdk/index.js';
-import { describePostgres, eventually, startCluster } from './helpers.js';
+import type { Operation } from '../../src/sdk/index.js';
+import { createsUnderway, describePostgres, eventually, startCluster } from './helpers.js';
 import type { TestCluster } from './helpers.js';
 import { privatePostgresUnavailable, startPrivatePostgres } from './private-postgres.js';
 import type { PrivatePostgres } from './private-postgres.js';
@@ -45,13 +45,8 @@ describePostgres('replicas across a PostgreSQL restart', () => {
       if (!a || !b) throw new Error('two replicas');
       const workstation = await cluster.addWorkstation('through-restart', b.url, [{ name: 'seeded-0' }], { bootMs: 300 });
       await eventually(async () => (await a.client.getWorkstation(workstation.id)).status === 'online', 30_000, 'the agent online');
-      workstation.home.setFaults([{ command: 'add', delayMs: 400 }]);
       const creates = 8;
-      const batch = (await a.client.createEmulators({ name: 'made', count: creates, workstationId: workstation.id })) as Batch;
-      await eventually(async () => {
-        const now = await a.client.getBatch(batch.id, { limit: 1 });
-        return now.counts.succeeded >= 2 && now.counts.running >= 1;
-      }, 60_000, 'the batch half done');
+      const batch = await createsUnderway(a.client, workstation, creates);
 
       await db.stop();
       await eventually(async () => (await readyStatus(a.url)) === 503 && (await readyStatus(b.url)) === 503, 15_000, 'both replicas not ready');

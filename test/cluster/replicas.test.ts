@@ -6,7 +6,7 @@
  */
 import { afterEach, expect, it } from 'vitest';
 import type { Batch, FleetStreamEvent, Operation } from '../../src/sdk/index.js';
-import { describePostgres, emulatorIds, eventually, startCluster, startFront } from './helpers.js';
+import { createsUnderway, describePostgres, emulatorIds, eventually, startCluster, startFront } from './helpers.js';
 import type { TestCluster } from './helpers.js';
 
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
@@ -96,13 +96,8 @@ describePostgres('replicas on one PostgreSQL', () => {
     try {
       const workstation = await cluster.addWorkstation('moving', front.url, [{ name: 'seeded-0' }, { name: 'seeded-1' }], { bootMs: 300 });
       await emulatorIds(cluster, workstation.id, 2);
-      workstation.home.setFaults([{ command: 'add', delayMs: 400 }]);
       const creates = 8;
-      const batch = (await a.client.createEmulators({ name: 'made', count: creates, workstationId: workstation.id })) as Batch;
-      await eventually(async () => {
-        const now = await a.client.getBatch(batch.id, { limit: 1 });
-        return now.counts.succeeded >= 2 && now.counts.running >= 1;
-      }, 60_000, 'the batch half done');
+      const batch = await createsUnderway(a.client, workstation, creates);
       await cluster.kill(b);
 
       await eventually(async () => (await a.client.getWorkstation(workstation.id)).status === 'online' && c.events.some((event) => event.type === 'workstation.online' && event.data.id === workstation.id), 30_000, 'the workstation online on C');

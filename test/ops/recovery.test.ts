@@ -5,7 +5,6 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import type { Batch, Operation } from '../../src/sdk/index.js';
 import { startServerProcess } from '../support/server-process.js';
 import { SIM_BIN, SimHome } from '../../src/sim/index.js';
 import { eventually } from './helpers.js';
+import { freePort } from '../support/ports.js';
 
 const ADMIN_PASSWORD = 'recovery-admin-password-42';
 const CREATES = 10;
@@ -114,15 +114,3 @@ describe('recovery after the server is killed', () => {
     }, 10_000, 'one instance per name');
   }, 150_000);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const found = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(found));
-    });
-  });
-}

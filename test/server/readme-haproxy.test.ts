@@ -7,7 +7,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +16,7 @@ import { LdfleetClient } from '../../src/sdk/index.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { eventually } from '../gateway/helpers.js';
 import { createTestDatabase, describePostgres, type TestDatabase } from './helpers.js';
+import { freePort } from '../support/ports.js';
 
 const README = fileURLToPath(new URL('../../README.md', import.meta.url));
 const haproxyMissing = spawnSync('haproxy', ['-v']).error !== undefined;
@@ -29,14 +29,6 @@ function readmeHaproxyConfig(): string {
   const block = /```haproxy\n([\s\S]*?)```/.exec(section)?.[1];
   if (block === undefined) throw new Error('README.md has no ```haproxy block under "Several replicas"');
   return block;
-}
-
-async function freePort(): Promise<number> {
-  const server = createHttpServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return typeof address === 'object' && address ? address.port : 0;
 }
 
 describePostgres('the README HAProxy configuration', () => {

@@ -13,7 +13,7 @@ import pg from 'pg';
 import type { AnyFleetEvent } from '../events/index.js';
 import { EventBus, eventJson } from '../events/index.js';
 import type { Database } from '../store/index.js';
-import { newId, nowIso } from '../store/index.js';
+import { chunks, newId, nowIso } from '../store/index.js';
 import './schema.js';
 
 export const EVENTS_CHANNEL = 'ldfleet_events';
@@ -119,9 +119,7 @@ export class EventBridge {
       for (const [kind, ids] of [['kick', this.pendingKicks], ['cancel', this.pendingCancels]] as const) {
         const all = [...ids];
         ids.clear();
-        for (let start = 0; start < all.length; start += IDS_PER_MESSAGE) {
-          this.enqueue({ channel: CONTROL_CHANNEL, message: { kind, ids: all.slice(start, start + IDS_PER_MESSAGE) } });
-        }
+        for (const slice of chunks(all, IDS_PER_MESSAGE)) this.enqueue({ channel: CONTROL_CHANNEL, message: { kind, ids: slice } });
       }
     });
   }
@@ -198,8 +196,8 @@ export class EventBridge {
 
   /** The publishing connection, connected (again) with backoff; undefined once closed. */
   private async publisherClient(): Promise<pg.Client | undefined> {
-    let delay = this.backoff.baseMs;
-    while (!this.publisher && !this.closed) {
+    if (this.publisher) return this.publisher;
+    await this.untilConnected('the cluster publisher', async () => {
       const client = this.newClient();
       client.on('error', (error) => {
         this.options.logger.warn({ err: errorOf(error) }, 'the cluster publisher connection failed');
@@ -207,19 +205,14 @@ export class EventBridge {
       });
       try {
         await client.connect();
-        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- close() may set it while connect is awaited
-        if (this.closed) {
-          await client.end();
-          return undefined;
-        }
-        this.publisher = client;
       } catch (error) {
-        this.options.logger.warn({ err: errorOf(error), retryInMs: delay }, 'the cluster publisher cannot connect');
         await client.end().catch(() => undefined);
-        await this.pause(delay);
-        delay = Math.min(this.backoff.capMs, delay * 2);
+        throw error;
       }
-    }
+      // close() may have run while connect was awaited.
+      if (this.closed) await client.end();
+      else this.publisher = client;
+    });
     return this.publisher;
   }
 
@@ -263,21 +256,29 @@ export class EventBridge {
 
   /** Listens again with backoff; then this replica's clients refetch what they may have missed. */
   private async relisten(): Promise<void> {
+    if (!(await this.untilConnected('the cluster listener', () => this.connectListener()))) return;
+    this.options.logger.info({}, 'the cluster listener is listening again');
+    this.options.bus.publish('stream.resync', { reason: 'the server lost its link to the other replicas for a moment; refetch' });
+  }
+
+  /**
+   * Runs `connect` until it succeeds, waiting between failures with doubling backoff; false
+   * when the bridge closed first (or meanwhile).
+   */
+  private async untilConnected(what: string, connect: () => Promise<void>): Promise<boolean> {
     let delay = this.backoff.baseMs;
     while (!this.closed) {
       try {
-        await this.connectListener();
-        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- close() may set it while connectListener is awaited
-        if (this.closed) return;
-        this.options.logger.info({}, 'the cluster listener is listening again');
-        this.options.bus.publish('stream.resync', { reason: 'the server lost its link to the other replicas for a moment; refetch' });
-        return;
+        await connect();
+        // close() may have run while connect was awaited.
+        return !this.closed;
       } catch (error) {
-        this.options.logger.warn({ err: errorOf(error), retryInMs: delay }, 'the cluster listener cannot connect');
+        this.options.logger.warn({ err: errorOf(error), retryInMs: delay }, `${what} cannot connect`);
         await this.pause(delay);
         delay = Math.min(this.backoff.capMs, delay * 2);
       }
     }
+    return false;
   }
 
   private async receive(channel: string, payload: string): Promise<void> {
@@ -316,6 +317,7 @@ export class EventBridge {
   }
 }
 
-function errorOf(error: unknown): { message: string } {
+/** An error as the logs take it: its message only. */
+export function errorOf(error: unknown): { message: string } {
   return { message: error instanceof Error ? error.message : String(error) };
 }

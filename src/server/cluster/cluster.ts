@@ -9,7 +9,7 @@ import type { EventBus, SharedStreamSlots } from '../events/index.js';
 import type { ReplicaPort } from '../ops/index.js';
 import type { Store } from '../store/index.js';
 import type { BridgeLogger, ControlMessage } from './bridge.js';
-import { EventBridge, LARGE_EVENT_TTL_MS } from './bridge.js';
+import { EventBridge, LARGE_EVENT_TTL_MS, errorOf } from './bridge.js';
 import { ReplicaRegistry } from './registry.js';
 import { StreamSlots } from './stream-slots.js';
 
@@ -118,7 +118,7 @@ export class Cluster {
   get streamSlots(): SharedStreamSlots | undefined {
     if (this.options.store.kind !== 'postgres') return undefined;
     this.slots ??= new StreamSlots(this.options.store.db, this.options.replicaId, this.options.leaseMs, (error, message) =>
-      this.options.logger.warn({ err: messageOf(error) }, message),
+      this.options.logger.warn({ err: errorOf(error) }, message),
     );
     return this.slots;
   }
@@ -142,7 +142,7 @@ export class Cluster {
     await this.beating;
     await this.bridge?.close();
     await this.registry.forget([this.options.replicaId]).catch((error: unknown) => {
-      this.options.logger.warn({ err: messageOf(error) }, 'could not leave the replica registry');
+      this.options.logger.warn({ err: errorOf(error) }, 'could not leave the replica registry');
     });
   }
 
@@ -188,11 +188,7 @@ export class Cluster {
       }
     } catch (error) {
       // The database is out of reach; the next heartbeat tries again.
-      this.options.logger.warn({ err: messageOf(error) }, 'replica heartbeat failed');
+      this.options.logger.warn({ err: errorOf(error) }, 'replica heartbeat failed');
     }
   }
-}
-
-function messageOf(error: unknown): { message: string } {
-  return { message: error instanceof Error ? error.message : String(error) };
 }

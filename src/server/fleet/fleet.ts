@@ -7,9 +7,9 @@ import type { Registry } from 'prom-client';
 import type { HelloMessage, InventoryMessage, Metrics, StatusMessage } from '../../protocol/index.js';
 import { FleetMetrics } from './metrics.js';
 import type { Database, Page, PageRequest, Store, WorkstationsTable } from '../store/index.js';
-import { newId, nowIso } from '../store/index.js';
+import { ROWS_PER_STATEMENT, chunks, newId, nowIso } from '../store/index.js';
 import type { EventBus } from '../events/index.js';
-import { InventoryWriter, ROWS_PER_STATEMENT, chunks } from './inventory-writer.js';
+import { InventoryWriter } from './inventory-writer.js';
 import type { AppliedMessage, InventoryWriterOptions } from './inventory-writer.js';
 import { Liveness } from './liveness.js';
 import { listEmulators } from './queries.js';
@@ -359,8 +359,7 @@ export class Fleet {
     workstationId: string,
     values: Partial<Omit<WorkstationsTable, 'id'>>,
   ): Promise<WorkstationsTable | undefined> {
-    await this.db.updateTable('workstations').set(values).where('id', '=', workstationId).execute();
-    return this.db.selectFrom('workstations').selectAll().where('id', '=', workstationId).executeTakeFirst();
+    return this.db.updateTable('workstations').set(values).where('id', '=', workstationId).returningAll().executeTakeFirst();
   }
 
   private now(): string {

@@ -9,12 +9,10 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { InventoryMessage } from '../../protocol/index.js';
 import type { Database } from '../store/index.js';
+import { ROWS_PER_STATEMENT, chunks } from '../store/index.js';
 import { planInventory } from './inventory.js';
 import type { EmulatorChange, PlanContext } from './inventory.js';
 import type { EmulatorsTable } from './schema.js';
-
-/** Rows per multi-row statement: well under SQLite's and PostgreSQL's bound-parameter limits. */
-export const ROWS_PER_STATEMENT = 400;
 
 export interface InventoryWriterOptions {
   /** How long the first message of a batch waits for others (default 20 ms). */
@@ -188,10 +186,4 @@ async function upsertRows(trx: Transaction<Database>, rows: readonly EmulatorsTa
       )
       .execute();
   }
-}
-
-export function chunks<T>(items: readonly T[], size: number): T[][] {
-  const result: T[][] = [];
-  for (let start = 0; start < items.length; start += size) result.push(items.slice(start, start + size));
-  return result;
 }

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
+import { rechunk } from '../../protocol/index.js';
 import type { RpcMethod, RpcMethods } from '../../protocol/index.js';
 import { RpcError } from './errors.js';
 import { AgentSession } from './session.js';
@@ -205,22 +206,4 @@ export class Gateway {
 
 function fileChunk(transferId: string, data: Buffer, last: boolean) {
   return { type: 'file.chunk' as const, transferId, data: data.toString('base64'), last };
-}
-
-/** Regroups a byte stream into chunks of exactly `size` bytes (the last one may be shorter). */
-async function* rechunk(source: FileSource, size: number): AsyncGenerator<Buffer> {
-  let buffered: Buffer[] = [];
-  let length = 0;
-  for await (const piece of source) {
-    const bytes = typeof piece === 'string' ? Buffer.from(piece) : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
-    buffered.push(bytes);
-    length += bytes.length;
-    while (length >= size) {
-      const all = Buffer.concat(buffered, length);
-      yield all.subarray(0, size);
-      buffered = [all.subarray(size)];
-      length -= size;
-    }
-  }
-  if (length > 0) yield Buffer.concat(buffered, length);
 }

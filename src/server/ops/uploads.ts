@@ -17,6 +17,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
+import { rechunk } from '../../protocol/index.js';
 import type { Database } from '../store/index.js';
 import type { Clock } from './clock.js';
 import { every } from './clock.js';
@@ -262,7 +263,7 @@ export class DatabaseUploads extends SweptUploads {
     await this.db.insertInto('upload_files').values({ transfer_id: transferId, bytes: 0, complete: 0, updated_at: this.clock.now() }).execute();
     let seq = 0;
     let bytes = 0;
-    for await (const chunk of regroup(source, this.chunkBytes)) {
+    for await (const chunk of rechunk(source, this.chunkBytes)) {
       await this.append(transferId, seq, chunk);
       seq += 1;
       bytes += chunk.length;
@@ -326,19 +327,3 @@ async function usedBytes(db: Kysely<Database>): Promise<number> {
   return Number(row.used);
 }
 
-/** Regroups a byte stream into chunks of `size` bytes (the last one may be shorter). */
-async function* regroup(source: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
-  let buffered: Buffer[] = [];
-  let length = 0;
-  for await (const piece of source) {
-    buffered.push(piece);
-    length += piece.length;
-    while (length >= size) {
-      const all = Buffer.concat(buffered, length);
-      yield all.subarray(0, size);
-      buffered = [all.subarray(size)];
-      length -= size;
-    }
-  }
-  if (length > 0) yield Buffer.concat(buffered, length);
-}

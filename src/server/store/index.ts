@@ -15,3 +15,4 @@ export type { NamedMigration } from './migrations/index.js';
 export { paginate, encodeCursor, decodeCursor, InvalidCursorError } from './pagination.js';
 export type { Page, PageRequest } from './pagination.js';
 export { newId, nowIso } from './ids.js';
+export { ROWS_PER_STATEMENT, chunks } from './statements.js';
