@@ -5,6 +5,7 @@
  */
 import { WebSocket } from 'ws';
 import type { LdfleetClient } from '../../src/sdk/index.js';
+import { closeSocket } from './util.js';
 
 /** The topics the dashboard's live view subscribes to (src/web/live.ts). */
 export const DASHBOARD_TOPICS = ['emulator.*', 'workstation.*', 'operation.*', 'batch.*'];
@@ -98,13 +99,7 @@ export class Dashboard {
 
   async close(): Promise<void> {
     this.closing = true;
-    const socket = this.socket;
-    if (!socket || socket.readyState === WebSocket.CLOSED) return;
-    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-    socket.close(1000, 'bench done');
-    const forced = setTimeout(() => socket.terminate(), 2_000);
-    await closed;
-    clearTimeout(forced);
+    await closeSocket(this.socket);
   }
 
   private connect(url: string): Promise<void> {

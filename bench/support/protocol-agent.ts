@@ -10,6 +10,7 @@
 import { WebSocket } from 'ws';
 import { AGENT_CONNECT_PATH, PROTOCOL_VERSION, adbSerialFor, parseServerMessage } from '../../src/protocol/index.js';
 import type { ActionError, AgentMessage, ObservedInstance, RpcCallMessage, RpcResultMessage, ServerMessage, Settings } from '../../src/protocol/index.js';
+import { closeSocket } from './util.js';
 
 export interface ProtocolWorkstationOptions {
   /** `http://…` of the server (replica) to dial. */
@@ -143,13 +144,7 @@ export class ProtocolWorkstation {
   async close(): Promise<void> {
     this.closing = true;
     this.stopTimers();
-    const socket = this.socket;
-    if (!socket || socket.readyState === WebSocket.CLOSED) return;
-    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-    socket.close(1000, 'bench done');
-    const forced = setTimeout(() => socket.terminate(), 2_000);
-    await closed;
-    clearTimeout(forced);
+    await closeSocket(this.socket);
   }
 
   private welcomed(welcome: Extract<ServerMessage, { type: 'welcome' }>): void {

@@ -1,4 +1,5 @@
 /** Small helpers the benchmarks share: settings from the environment, waiting, statistics, ports. */
+import { WebSocket } from 'ws';
 export { freePort } from '../../test/support/ports.js';
 
 export function intFromEnv(name: string, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
@@ -53,4 +54,14 @@ export async function forEachLimited<T>(items: readonly T[], concurrency: number
 export function minimumStartWallMs(limits: { perWorkstation: number; maxConcurrentBoots: number; launchIntervalMs: number; bootMs: number }): number {
   const { perWorkstation: n, maxConcurrentBoots: k, launchIntervalMs: s, bootMs: b } = limits;
   return Math.max((n - 1) * s + b, Math.ceil(n / k) * b);
+}
+
+/** Closes a bench client's socket and waits for it, cutting it after 2 s if the server does not answer. */
+export async function closeSocket(socket: WebSocket | undefined): Promise<void> {
+  if (!socket || socket.readyState === WebSocket.CLOSED) return;
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  socket.close(1000, 'bench done');
+  const forced = setTimeout(() => socket.terminate(), 2_000);
+  await closed;
+  clearTimeout(forced);
 }
