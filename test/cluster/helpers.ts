@@ -1,11 +1,9 @@
 /**
  * Several `ldfleet server` processes on one fresh PostgreSQL database, agents driving the
- * simulator, an events client per replica, and a TCP front (the load balancer's part: an
- * agent dialling it reaches the first replica that is still up) for agents that must fail over.
+ * simulator (each given one replica's URL, or several to fail over between), and an events
+ * client per replica.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
-import type { Server as NetServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
@@ -182,53 +180,4 @@ export async function createsUnderway(client: LdfleetClient, workstation: Cluste
     return now.counts.succeeded >= 2 && now.counts.running >= 1;
   }, 60_000, 'the batch half done');
   return batch;
-}
-
-/**
- * The load balancer's part: every connection goes to the first of `ports` that accepts it, so
- * an agent dialling the front reaches another replica once its own is gone.
- */
-export async function startFront(ports: () => readonly number[]): Promise<{ url: string; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server: NetServer = createServer((downstream) => {
-    sockets.add(downstream);
-    downstream.on('close', () => sockets.delete(downstream));
-    downstream.on('error', () => downstream.destroy());
-    const tryPort = (candidates: readonly number[]): void => {
-      const [port, ...rest] = candidates;
-      if (port === undefined) {
-        downstream.destroy();
-        return;
-      }
-      const upstream = connect(port, '127.0.0.1');
-      let connected = false;
-      upstream.on('error', () => {
-        upstream.destroy();
-        if (connected) downstream.destroy();
-        else tryPort(rest);
-      });
-      upstream.once('connect', () => {
-        connected = true;
-        sockets.add(upstream);
-        upstream.on('close', () => {
-          sockets.delete(upstream);
-          downstream.destroy();
-        });
-        downstream.on('close', () => upstream.destroy());
-        downstream.pipe(upstream);
-        upstream.pipe(downstream);
-      });
-    };
-    tryPort(ports());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    async close() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
 }

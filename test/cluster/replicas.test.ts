@@ -6,7 +6,7 @@
  */
 import { afterEach, expect, it } from 'vitest';
 import type { Batch, FleetStreamEvent, Operation } from '../../src/sdk/index.js';
-import { createsUnderway, describePostgres, emulatorIds, eventually, startCluster, startFront } from './helpers.js';
+import { createsUnderway, describePostgres, emulatorIds, eventually, startCluster } from './helpers.js';
 import type { TestCluster } from './helpers.js';
 
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
@@ -91,29 +91,24 @@ describePostgres('replicas on one PostgreSQL', () => {
     cluster = await startCluster(3);
     const [a, b, c] = cluster.replicas;
     if (!a || !b || !c) throw new Error('three replicas');
-    // The agent dials B through the front; once B is killed the front leads it to C.
-    const front = await startFront(() => [b, c].filter((replica) => replica.process.exitCode === null && replica.process.signalCode === null).map((replica) => replica.port));
-    try {
-      const workstation = await cluster.addWorkstation('moving', front.url, [{ name: 'seeded-0' }, { name: 'seeded-1' }], { bootMs: 300 });
-      await emulatorIds(cluster, workstation.id, 2);
-      const creates = 8;
-      const batch = await createsUnderway(a.client, workstation, creates);
-      await cluster.kill(b);
+    // The agent is given B's and C's URLs (as `--server B,C`): once B is killed it dials C.
+    const workstation = await cluster.addWorkstation('moving', `${b.url},${c.url}`, [{ name: 'seeded-0' }, { name: 'seeded-1' }], { bootMs: 300 });
+    await emulatorIds(cluster, workstation.id, 2);
+    const creates = 8;
+    const batch = await createsUnderway(a.client, workstation, creates);
+    await cluster.kill(b);
 
-      await eventually(async () => (await a.client.getWorkstation(workstation.id)).status === 'online' && c.events.some((event) => event.type === 'workstation.online' && event.data.id === workstation.id), 30_000, 'the workstation online on C');
-      const done = await waitBatch(cluster, 0, batch.id, 120_000);
-      expect(done.counts).toMatchObject({ succeeded: creates, failed: 0, queued: 0, running: 0 });
-      // One `add` per create, one instance per name, each operation finished once.
-      expect(workstation.home.calls().filter((call) => call.command === 'add')).toHaveLength(creates);
-      const children = await a.client.all((page) => a.client.listOperations({ ...page, batch: batch.id }));
-      expect(children.every((operation: Operation) => FINAL.has(operation.status))).toBe(true);
-      const created = children.map((operation: Operation) => (operation.result as { emulatorId: string }).emulatorId);
-      expect(new Set(created).size).toBe(creates);
-      const ids = new Set(children.map((operation: Operation) => operation.id));
-      const finishedOnA = operationEvents(a.events, 'operation.finished', ids);
-      expect(finishedOnA.sort()).toEqual([...ids].sort());
-    } finally {
-      await front.close();
-    }
+    await eventually(async () => (await a.client.getWorkstation(workstation.id)).status === 'online' && c.events.some((event) => event.type === 'workstation.online' && event.data.id === workstation.id), 30_000, 'the workstation online on C');
+    const done = await waitBatch(cluster, 0, batch.id, 120_000);
+    expect(done.counts).toMatchObject({ succeeded: creates, failed: 0, queued: 0, running: 0 });
+    // One `add` per create, one instance per name, each operation finished once.
+    expect(workstation.home.calls().filter((call) => call.command === 'add')).toHaveLength(creates);
+    const children = await a.client.all((page) => a.client.listOperations({ ...page, batch: batch.id }));
+    expect(children.every((operation: Operation) => FINAL.has(operation.status))).toBe(true);
+    const created = children.map((operation: Operation) => (operation.result as { emulatorId: string }).emulatorId);
+    expect(new Set(created).size).toBe(creates);
+    const ids = new Set(children.map((operation: Operation) => operation.id));
+    const finishedOnA = operationEvents(a.events, 'operation.finished', ids);
+    expect(finishedOnA.sort()).toEqual([...ids].sort());
   }, 240_000);
 });
