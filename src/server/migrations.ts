@@ -6,7 +6,7 @@ import { agentHealthMigration, emulatorsMigration } from './fleet/index.js';
 import { batchParamsMigration, operationTargetMigration, operationWaitingMigration, operationsMigration, uploadsMigration } from './ops/index.js';
 import { auditChangesMigration, coreMigrations } from './store/index.js';
 import { apiTokenParentMigration } from './auth/index.js';
-import { clusterMigration, streamSlotsMigration } from './cluster/index.js';
+import { clusterMigration, slotKindsMigration, streamSlotsMigration } from './cluster/index.js';
 import { sharedStateMigration } from './shared/index.js';
 import type { NamedMigration } from './store/index.js';
 
@@ -32,4 +32,5 @@ export const migrations: readonly NamedMigration[] = [
       },
     },
   },
+  { name: '0015_slot_kinds', migration: slotKindsMigration },
 ];

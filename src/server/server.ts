@@ -163,6 +163,7 @@ async function assembleUnits(config: Config, store: Store, options: ServerOption
     kickHere: (workstationId) => operations.engine.kickHere(workstationId),
     abortRunning: (operationId) => operations.engine.abortRunning(operationId),
     onlineWorkstations: () => gateway.onlineWorkstations(),
+    readHere: (workstationId, read, waitMs) => operations.engine.readRelayed(workstationId, read, waitMs),
   });
   const workstations = new Workstations(store, async (ids) => {
     const inventory = await fleet.workstationExtras(ids);

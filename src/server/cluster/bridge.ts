@@ -5,8 +5,9 @@
  * PostgreSQL delivers notifications in commit order, so a listener sees each replica's events
  * in the order they happened (and those of one workstation all come from the replica holding
  * its session). `ldfleet_control` carries the replicas' requests to each other (kick a
- * workstation's queue, cancel a running operation, refetch after lost events) on the same
- * connection, so a kick never overtakes the events announcing what it is about.
+ * workstation's queue, cancel a running operation, refetch after lost events, run a synchronous
+ * read and say its answer is ready) on the same connection, so a kick never overtakes the
+ * events announcing what it is about.
  */
 import type { Kysely } from 'kysely';
 import pg from 'pg';
@@ -30,7 +31,13 @@ export const LARGE_EVENT_TTL_MS = 60_000;
 export type ControlMessage =
   | { readonly kind: 'kick'; readonly ids: readonly string[] }
   | { readonly kind: 'cancel'; readonly ids: readonly string[] }
-  | { readonly kind: 'resync'; readonly reason: string };
+  | { readonly kind: 'resync'; readonly reason: string }
+  | RelayMessage;
+
+/** A synchronous read asked of the replica holding the session (`to`), and its answer ready in `cluster_events` under `id`. */
+export type RelayMessage =
+  | { readonly kind: 'read'; readonly to: string; readonly id: string; readonly workstationId: string; readonly method: string; readonly params: unknown; readonly waitMs: number }
+  | { readonly kind: 'read_done'; readonly to: string; readonly id: string };
 
 export interface BridgeLogger {
   warn(object: object, message: string): void;
@@ -43,8 +50,10 @@ export interface BridgeOptions {
   readonly bus: EventBus;
   readonly db: Kysely<Database>;
   readonly logger: BridgeLogger;
-  /** Another replica's request. */
-  readonly onControl: (message: ControlMessage) => void;
+  /** Another replica's request, and the replica it came from. */
+  readonly onControl: (message: ControlMessage, from: string) => void;
+  /** The time `cluster_events` rows are stamped with (the database's clock). */
+  readonly clock: () => number;
   /** Reconnection backoff of both connections. */
   readonly backoff?: { readonly baseMs: number; readonly capMs: number };
 }
@@ -94,6 +103,16 @@ export class EventBridge {
   cancel(operationId: string): void {
     this.pendingCancels.add(operationId);
     this.scheduleControl();
+  }
+
+  /**
+   * A relayed read's request or answer, after the events published before it. False when it is
+   * too large for one notification (nothing is sent).
+   */
+  relay(message: RelayMessage): boolean {
+    if (Buffer.byteLength(JSON.stringify({ r: this.options.replicaId, ...message })) > MAX_PAYLOAD_BYTES) return false;
+    this.enqueue({ channel: CONTROL_CHANNEL, message });
+    return true;
   }
 
   async close(): Promise<void> {
@@ -173,7 +192,7 @@ export class EventBridge {
     if (Buffer.byteLength(header) + Buffer.byteLength(head.json) > MAX_PAYLOAD_BYTES) {
       this.queue.shift();
       const id = newId();
-      await client.query('insert into cluster_events (id, payload, created_at) values ($1, $2, $3)', [id, head.json, nowIso()]);
+      await client.query('insert into cluster_events (id, payload, created_at) values ($1, $2, $3)', [id, head.json, nowIso(this.options.clock())]);
       await client.query('select pg_notify($1, $2)', [EVENTS_CHANNEL, `${header}@${id}`]);
       return;
     }
@@ -283,8 +302,8 @@ export class EventBridge {
 
   private async receive(channel: string, payload: string): Promise<void> {
     if (channel === CONTROL_CHANNEL) {
-      const message = JSON.parse(payload) as ControlMessage & { r: string };
-      if (message.r !== this.options.replicaId) this.options.onControl(message);
+      const { r: from, ...message } = JSON.parse(payload) as ControlMessage & { r: string };
+      if (from !== this.options.replicaId) this.options.onControl(message, from);
       return;
     }
     const split = payload.indexOf('\n');

@@ -5,19 +5,25 @@
  * the process is the only replica and the bus stays in-process.
  */
 import { randomBytes } from 'node:crypto';
-import type { EventBus, SharedStreamSlots } from '../events/index.js';
-import type { ReplicaPort } from '../ops/index.js';
+import type { EventBus, SharedSlots } from '../events/index.js';
+import type { RelayedRead, ReplicaPort, SyncRead } from '../ops/index.js';
 import type { Store } from '../store/index.js';
+import { nowIso } from '../store/index.js';
 import type { BridgeLogger, ControlMessage } from './bridge.js';
 import { EventBridge, LARGE_EVENT_TTL_MS, errorOf } from './bridge.js';
+import { DatabaseClock } from './clock.js';
 import { ReplicaRegistry } from './registry.js';
-import { StreamSlots } from './stream-slots.js';
+import { ReadRelay } from './relay.js';
+import { UserSlots } from './user-slots.js';
+import type { SlotKind } from './user-slots.js';
 
 /** What the cluster asks of the fleet unit. */
 export interface ClusterFleet {
   resetStatusesAtStartup(liveReplicas: readonly string[]): Promise<void>;
   releaseReplicas(deadReplicas: readonly string[]): Promise<void>;
   reclaimSessions(workstationIds: readonly string[]): Promise<void>;
+  /** The replica its row says holds the workstation's session (undefined when it is offline). */
+  sessionOwner(workstationId: string): Promise<string | undefined>;
 }
 
 /** What another replica's request reaches: the engine's local pump and cancel, the gateway's sessions. */
@@ -25,6 +31,8 @@ export interface ClusterPeers {
   kickHere(workstationId: string): void;
   abortRunning(operationId: string): boolean;
   onlineWorkstations(): string[];
+  /** A synchronous read another replica was asked for, run in this replica's read lane. */
+  readHere(workstationId: string, read: SyncRead, waitMs: number): Promise<RelayedRead>;
 }
 
 export interface ClusterLogger extends BridgeLogger {
@@ -43,6 +51,8 @@ export interface ClusterOptions {
   readonly url?: string | undefined;
   readonly heartbeatMs: number;
   readonly leaseMs: number;
+  /** This machine's clock (tests set it off to see the leases follow the database's instead). */
+  readonly localClock?: () => number;
 }
 
 /** A replica id: time-free and unguessable, so two processes never share one. */
@@ -54,14 +64,28 @@ export class Cluster {
   private peers: ClusterPeers | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
-  private slots: StreamSlots | undefined;
+  private readonly slots = new Map<SlotKind, UserSlots>();
   private beating: Promise<void> = Promise.resolve();
+  private readonly relay: ReadRelay | undefined;
 
   private constructor(
     private readonly options: ClusterOptions,
+    private readonly clock: DatabaseClock,
     private readonly registry: ReplicaRegistry,
     private readonly bridge: EventBridge | undefined,
-  ) {}
+  ) {
+    this.relay = bridge
+      ? new ReadRelay({
+          db: options.store.db,
+          replicaId: options.replicaId,
+          clock: () => clock.now(),
+          send: (message) => bridge.relay(message),
+          ownerOf: (workstationId) => this.liveOwnerOf(workstationId),
+          readHere: (workstationId, read, waitMs) => this.readHere(workstationId, read, waitMs),
+          logger: options.logger,
+        })
+      : undefined;
+  }
 
   /**
    * Registers the replica, resets the statuses of workstations no live replica holds, and on
@@ -69,7 +93,9 @@ export class Cluster {
    */
   static async start(options: ClusterOptions): Promise<Cluster> {
     const { store } = options;
-    const registry = new ReplicaRegistry(store.db, options.replicaId, options.url ?? null, options.leaseMs, Date.now);
+    const clock = new DatabaseClock(store, options.localClock);
+    await clock.sync();
+    const registry = new ReplicaRegistry(store.db, options.replicaId, options.url ?? null, options.leaseMs, () => clock.now());
     // SQLite: one process, so whatever rows earlier runs left are of dead processes.
     if (store.kind === 'sqlite') await registry.forgetOthers();
     await registry.register();
@@ -85,10 +111,11 @@ export class Cluster {
             bus: options.bus,
             db: store.db,
             logger: options.logger,
-            onControl: (message) => built.cluster?.control(message),
+            onControl: (message, from) => built.cluster?.control(message, from),
+            clock: () => clock.now(),
           })
         : undefined;
-    const cluster = new Cluster(options, registry, bridge);
+    const cluster = new Cluster(options, clock, registry, bridge);
     built.cluster = cluster;
     try {
       await bridge?.start();
@@ -111,16 +138,14 @@ export class Cluster {
       liveReplicas: () => this.registry.live(),
       kick: (workstationId) => this.bridge?.kick(workstationId),
       cancel: (operationId) => this.bridge?.cancel(operationId),
+      readElsewhere: async (workstationId, read, bounds, signal) => this.relay?.read(workstationId, read, bounds, signal),
+      readSlots: this.userSlots('read'),
     };
   }
 
   /** Event-stream slots every replica counts (PostgreSQL); undefined when this process is the only replica. */
-  get streamSlots(): SharedStreamSlots | undefined {
-    if (this.options.store.kind !== 'postgres') return undefined;
-    this.slots ??= new StreamSlots(this.options.store.db, this.options.replicaId, this.options.leaseMs, (error, message) =>
-      this.options.logger.warn({ err: errorOf(error) }, message),
-    );
-    return this.slots;
+  get streamSlots(): SharedSlots | undefined {
+    return this.userSlots('stream');
   }
 
   /** Where other replicas' kicks and cancels go (set once the engine and gateway exist). */
@@ -139,6 +164,7 @@ export class Cluster {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.timer);
+    this.relay?.close();
     await this.beating;
     await this.bridge?.close();
     await this.registry.forget([this.options.replicaId]).catch((error: unknown) => {
@@ -146,7 +172,31 @@ export class Cluster {
     });
   }
 
-  private control(message: ControlMessage): void {
+  private userSlots(kind: SlotKind): SharedSlots | undefined {
+    if (this.options.store.kind !== 'postgres') return undefined;
+    let slots = this.slots.get(kind);
+    if (!slots) {
+      const { store, replicaId, leaseMs, logger } = this.options;
+      slots = new UserSlots(store.db, kind, replicaId, leaseMs, (error, message) => logger.warn({ err: errorOf(error) }, message), () => this.clock.now());
+      this.slots.set(kind, slots);
+    }
+    return slots;
+  }
+
+  /** The replica holding the workstation's session, when its lease holds. */
+  private async liveOwnerOf(workstationId: string): Promise<string | undefined> {
+    const owner = await this.options.fleet.sessionOwner(workstationId);
+    if (owner === undefined) return undefined;
+    return (await this.registry.live()).has(owner) ? owner : undefined;
+  }
+
+  private async readHere(workstationId: string, read: SyncRead, waitMs: number): Promise<RelayedRead> {
+    const peers = this.peers;
+    if (!peers) return { ok: false, failure: { category: 'transport', code: 'workstation_offline', message: 'the replica asked is still starting' } };
+    return peers.readHere(workstationId, read, waitMs);
+  }
+
+  private control(message: ControlMessage, from: string): void {
     const peers = this.peers;
     switch (message.kind) {
       case 'kick':
@@ -157,6 +207,12 @@ export class Cluster {
         return;
       case 'resync':
         this.options.bus.publish('stream.resync', { reason: message.reason });
+        return;
+      case 'read':
+        if (message.to === this.options.replicaId) void this.relay?.serve(message, from);
+        return;
+      case 'read_done':
+        if (message.to === this.options.replicaId) this.relay?.answered(message.id);
         return;
     }
   }
@@ -171,6 +227,7 @@ export class Cluster {
   /** One heartbeat: renew the lease, release the dead replicas' workstations, drop old large events. */
   private async tick(): Promise<void> {
     try {
+      await this.clock.sync();
       const kept = await this.registry.beat();
       if (!kept) {
         this.options.logger.warn({ replicaId: this.replicaId }, 'this replica had been taken for dead; it holds its sessions again');
@@ -183,8 +240,8 @@ export class Cluster {
         await this.registry.forget(dead);
       }
       if (this.bridge) {
-        const before = (Date.now() - LARGE_EVENT_TTL_MS).toString(16).padStart(12, '0');
-        await this.options.store.db.deleteFrom('cluster_events').where('id', '<', before).execute();
+        // By the stamp of the database's clock: ids carry the time of whichever replica made them.
+        await this.options.store.db.deleteFrom('cluster_events').where('created_at', '<', nowIso(this.clock.now() - LARGE_EVENT_TTL_MS)).execute();
       }
     } catch (error) {
       // The database is out of reach; the next heartbeat tries again.

@@ -6,5 +6,5 @@ export { Cluster, newReplicaId } from './cluster.js';
 export type { ClusterFleet, ClusterLogger, ClusterOptions, ClusterPeers } from './cluster.js';
 export { CONTROL_CHANNEL, EVENTS_CHANNEL } from './bridge.js';
 export type { ControlMessage } from './bridge.js';
-export { clusterMigration, streamSlotsMigration } from './schema.js';
+export { clusterMigration, slotKindsMigration, streamSlotsMigration } from './schema.js';
 export type { ClusterEventsTable, ReplicasTable, StreamSlotsTable } from './schema.js';

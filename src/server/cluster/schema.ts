@@ -1,4 +1,4 @@
-import type { Kysely, Migration } from 'kysely';
+import type { Generated, Kysely, Migration } from 'kysely';
 
 /** One running server process on the shared database; it is alive while its heartbeat is fresher than the lease. */
 export interface ReplicasTable {
@@ -9,16 +9,21 @@ export interface ReplicasTable {
   heartbeat_at: string;
 }
 
-/** An event too large for one NOTIFY payload, fetched by id by the other replicas and deleted after a minute. */
+/**
+ * A message too large for one NOTIFY payload (an event, a relayed read's result), fetched by id
+ * by the other replicas and deleted after a minute.
+ */
 export interface ClusterEventsTable {
   id: string;
   payload: string;
   created_at: string;
 }
 
-/** An open `/events` stream of a user, held by a replica; it counts while that replica is alive. */
+/** A slot of a user (an open `/events` stream, a synchronous read in flight), held by a replica; it counts while that replica is alive. */
 export interface StreamSlotsTable {
   id: string;
+  /** `stream` or `read` (`user-slots.ts`). */
+  kind: Generated<string>;
   user_id: string;
   replica_id: string;
   created_at: string;
@@ -57,7 +62,7 @@ export const clusterMigration: Migration = {
   },
 };
 
-/** Event-stream slots counted across replicas (`stream-slots.ts`; used on PostgreSQL). */
+/** Event-stream slots counted across replicas (`user-slots.ts`; used on PostgreSQL). */
 export const streamSlotsMigration: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
     await db.schema
@@ -69,5 +74,12 @@ export const streamSlotsMigration: Migration = {
       .execute();
     await db.schema.createIndex('stream_slots_user_id').on('stream_slots').column('user_id').execute();
     await db.schema.createIndex('stream_slots_replica_id').on('stream_slots').column('replica_id').execute();
+  },
+};
+
+/** The slots of synchronous reads beside those of event streams: the kind of each slot. */
+export const slotKindsMigration: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema.alterTable('stream_slots').addColumn('kind', 'text', (c) => c.notNull().defaultTo('stream')).execute();
   },
 };

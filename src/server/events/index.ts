@@ -7,4 +7,4 @@ export { coalesceFrame } from './coalesce.js';
 export { FrameFanout } from './frames.js';
 export type { FrameFanoutOptions, FrameMember, FrameMode } from './frames.js';
 export { eventsUnit, registerEventsRoute, EVENTS_PATH, EventsCloseCode } from './routes.js';
-export type { EventsPrincipal, EventsRouteOptions, SharedStreamSlots } from './routes.js';
+export type { EventsPrincipal, EventsRouteOptions, SharedSlots } from './routes.js';

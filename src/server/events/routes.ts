@@ -71,7 +71,7 @@ export interface EventsRouteOptions {
    * The user's slots as every replica counts them (the cluster unit's, on PostgreSQL): a stream
    * admitted here is closed with 4029 when the user's other replicas hold the rest.
    */
-  readonly sharedSlots?: SharedStreamSlots;
+  readonly sharedSlots?: SharedSlots;
   /** Streams the server holds at once (default 1000); the next is closed with 1013. */
   readonly maxStreams?: number;
   /** Largest frame a client may send (default 1 KiB); a larger one closes the stream with 1009. */
@@ -85,8 +85,8 @@ export interface EventsRouteOptions {
   readonly recheckIntervalMs?: number;
 }
 
-/** Stream slots counted across replicas. */
-export interface SharedStreamSlots {
+/** Slots a user holds (event streams, synchronous reads), counted on every replica together. */
+export interface SharedSlots {
   /** Takes one of the user's `max` slots; null when all of them are taken, on any replica. */
   acquire(userId: string, max: number): Promise<string | null>;
   release(slotId: string): void;

@@ -127,6 +127,13 @@ export class Fleet {
     }
   }
 
+  /** The replica its row says holds the workstation's session; undefined when it is offline. */
+  async sessionOwner(workstationId: string): Promise<string | undefined> {
+    const row = await this.db.selectFrom('workstations').select(['status', 'owner_replica_id']).where('id', '=', workstationId).executeTakeFirst();
+    if (!row || row.status === 'offline') return undefined;
+    return row.owner_replica_id ?? undefined;
+  }
+
   /** An agent said hello: record what it told and mark its workstation online. */
   async workstationOnline(workstationId: string, hello: HelloMessage): Promise<WorkstationInfo | null> {
     this.agentStatus.delete(workstationId);

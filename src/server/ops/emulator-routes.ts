@@ -167,10 +167,13 @@ function clientGone(reply: FastifyReply): AbortSignal {
   return controller.signal;
 }
 
-/** An emulator a synchronous read can ask: 503 when its agent is offline, 409 when it is stopped. */
+/**
+ * An emulator a synchronous read can ask: 503 when its agent is connected to no replica (its
+ * stored state is then stale), 409 when it is stopped.
+ */
 async function liveEmulator(deps: OpsRouteDeps, id: string): Promise<EmulatorsTable> {
   const emulator = await emulatorOr404(deps.fleet, id);
-  if (!deps.engine.isOnline(emulator.workstation_id)) {
+  if (!deps.engine.isOnline(emulator.workstation_id) && (await deps.fleet.sessionOwner(emulator.workstation_id)) === undefined) {
     throw new HttpError(503, 'workstation_offline', 'the agent of this emulator\'s workstation is not connected');
   }
   if (emulator.state === 'stopped') throw new HttpError(409, 'emulator_stopped', 'the emulator is stopped');

@@ -4,7 +4,7 @@
  * action-context.ts: what a running action may do; targets.ts: which emulator it acts on;
  * outcomes.ts: what becomes of an ended attempt and of batches).
  */
-import type { RpcMethod, RpcMethods } from '../../protocol/index.js';
+import type { RpcMethods } from '../../protocol/index.js';
 import type { EventBus } from '../events/index.js';
 import type { BreakerState } from './breakers.js';
 import { WorkstationBreakers } from './breakers.js';
@@ -14,7 +14,7 @@ import type { EngineLogger, EngineOptions, OperationEvent } from './core.js';
 import { EngineCore, silentEngineLogger } from './core.js';
 import { Dispatcher } from './dispatch.js';
 import type { EngineMetrics } from './metrics.js';
-import type { AgentCalls, FleetPort, ReplicaPort } from './ports.js';
+import type { AgentCalls, FleetPort, RelayedRead, ReplicaPort, SyncRead, SyncReadMethod } from './ports.js';
 import type { OperationRepository } from './repository.js';
 import type { OperationsTable } from './schema.js';
 import type { Uploads } from './uploads.js';
@@ -89,8 +89,13 @@ export class OperationEngine {
   }
 
   /** A synchronous read for a request that waits for it (`sync-reads.ts`). */
-  read<M extends RpcMethod>(userId: string, workstationId: string, method: M, params: RpcMethods[M]['params'], signal?: AbortSignal): Promise<RpcMethods[M]['result']> {
+  read<M extends SyncReadMethod>(userId: string, workstationId: string, method: M, params: RpcMethods[M]['params'], signal?: AbortSignal): Promise<RpcMethods[M]['result']> {
     return this.syncReads.read(userId, workstationId, method, params, signal);
+  }
+
+  /** A synchronous read another replica asked this one for (it holds the session). */
+  readRelayed(workstationId: string, read: SyncRead, waitMs: number): Promise<RelayedRead> {
+    return this.syncReads.relayed(workstationId, read, waitMs);
   }
 
   breakerState(workstationId: string): BreakerState {
