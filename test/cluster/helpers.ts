@@ -7,7 +7,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { describe, it } from 'vitest';
 import { Agent, silentLogger } from '../../src/agent/index.js';
 import { LdfleetClient, subscribeEvents } from '../../src/sdk/index.js';
 import type { Batch, EventSubscription, FleetStreamEvent } from '../../src/sdk/index.js';
@@ -16,34 +15,15 @@ import { SIM_BIN, SimHome } from '../../src/sim/index.js';
 import { startServerProcess } from '../support/server-process.js';
 import type { ServerProcess } from '../support/server-process.js';
 import { stopChild } from '../support/processes.js';
-import { createTestDatabase, postgres } from '../server/helpers.js';
+import { createTestDatabase } from '../server/helpers.js';
 import type { TestDatabase } from '../server/helpers.js';
-
 import { eventually } from '../gateway/helpers.js';
 
 export { eventually };
+export { describePostgres } from '../server/helpers.js';
 
 export const ADMIN_PASSWORD = 'cluster-admin-password-42';
 const JWT_SECRET = 'a-jwt-secret-every-replica-shares-0123456789';
-
-/** PostgreSQL-only suites: skipped with a printed reason without one, failing in CI. */
-export function describePostgres(name: string, suite: () => void): void {
-  if ('reason' in postgres) {
-    const { reason } = postgres;
-    if (process.env.CI) {
-      describe(name, () => {
-        it('needs the PostgreSQL that CI starts', () => {
-          throw new Error(reason);
-        });
-      });
-      return;
-    }
-    console.warn(`skipping ${name}: ${reason}`);
-    describe.skip(name, suite);
-    return;
-  }
-  describe(name, suite);
-}
 
 export interface Replica {
   process: ServerProcess;
