@@ -2,7 +2,7 @@
  * Synchronous reads cross replicas (issue 14: any replica answers any request): a screenshot
  * or an app list asked of replica A for a workstation whose agent B holds is run by B and
  * answered by A; a user's read cap counts the reads on every replica together; a workstation
- * no replica holds is 503 on each.
+ * no replica holds is 503 on each, and a read whose replica dies is answered once its lease lapses.
  */
 import { afterEach, expect, it } from 'vitest';
 import { ApiError } from '../../src/sdk/index.js';
@@ -50,7 +50,7 @@ describePostgres('synchronous reads across replicas', () => {
     for (const replica of [a, b]) expect(await refusal(replica.client.screenshot(emulatorId))).toEqual({ status: 503, code: 'workstation_offline' });
   }, 120_000);
 
-  it('counts a user\'s reads on every replica against one cap', async () => {
+  it('counts a user\'s reads on every replica against one cap, and answers a read whose replica died once its lease lapsed', async () => {
     cluster = await startCluster(2, { LDFLEET_MAX_CONCURRENT_READS_PER_USER: String(PER_USER) });
     const [a, b] = cluster.replicas;
     if (!a || !b) throw new Error('two replicas');
@@ -87,6 +87,20 @@ describePostgres('synchronous reads across replicas', () => {
       await eventually(() => (inFlight === PER_USER ? true : undefined), 20_000, 'both new reads on the agent');
       for (const release of held.splice(0)) release();
       expect(await Promise.all(again)).toHaveLength(2);
+
+      // B dies holding a read A relayed: A answers once B is taken for dead, not after its call timeout.
+      const orphaned = a.client.screenshot(emulatorId).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      await eventually(() => (inFlight === 1 ? true : undefined), 20_000, 'the relayed read on the agent');
+      const killedAt = Date.now();
+      await cluster.kill(b);
+      const error = await orphaned;
+      expect(error).toBeInstanceOf(ApiError);
+      expect(error).toMatchObject({ status: 503, details: { category: 'transport', code: 'replica_gone' } });
+      // The lease is 2 s in these clusters; the call timeout is a minute.
+      expect(Date.now() - killedAt).toBeLessThan(15_000);
     } finally {
       for (const release of held) release();
       await agent.close();

@@ -236,6 +236,7 @@ export class Cluster {
       const dead = await this.registry.dead();
       if (dead.length > 0) {
         this.options.logger.warn({ replicas: dead }, 'replicas stopped heartbeating; their workstations are offline until their agents reconnect');
+        this.relay?.ownersGone(dead);
         await this.options.fleet.releaseReplicas(dead);
         await this.registry.forget(dead);
       }

@@ -29,10 +29,16 @@ export interface RelayOptions {
 }
 
 /** How a wait for an answer ended. */
-type Ending = 'answered' | 'timed_out' | 'aborted' | 'closed';
+type Ending = 'answered' | 'timed_out' | 'aborted' | 'closed' | 'owner_gone';
+
+interface Waiter {
+  /** The replica asked. */
+  readonly owner: string;
+  readonly end: (ending: Ending) => void;
+}
 
 export class ReadRelay {
-  private readonly waiting = new Map<string, (ending: Ending) => void>();
+  private readonly waiting = new Map<string, Waiter>();
 
   constructor(private readonly options: RelayOptions) {}
 
@@ -44,10 +50,10 @@ export class ReadRelay {
     const owner = await this.options.ownerOf(workstationId);
     if (owner === undefined || owner === this.options.replicaId) return undefined;
     const id = newId(this.options.clock());
-    const ending = this.answerOf(id, bounds.timeoutMs, signal);
+    const ending = this.answerOf(id, owner, bounds.timeoutMs, signal);
     const sent = this.options.send({ kind: 'read', to: owner, id, workstationId, method: read.method, params: read.params, waitMs: bounds.waitMs });
     if (!sent) {
-      this.waiting.get(id)?.('closed');
+      this.waiting.get(id)?.end('closed');
       return failure('ldconsole', 'internal', 'the read is too large to ask of another replica');
     }
     switch (await ending) {
@@ -57,6 +63,8 @@ export class ReadRelay {
         return failure('transport', 'client_gone', 'the client went away before the answer came');
       case 'closed':
         return failure('transport', 'replica_closing', 'this server is shutting down; ask again');
+      case 'owner_gone':
+        return failure('transport', 'replica_gone', 'the replica holding the workstation\'s session stopped before it answered; ask again once the agent has reconnected');
       case 'answered':
         return this.take(id);
     }
@@ -78,7 +86,7 @@ export class ReadRelay {
   answered(id: string): void {
     const waiter = this.waiting.get(id);
     if (waiter) {
-      waiter('answered');
+      waiter.end('answered');
       return;
     }
     // Nobody waits any longer: the answer is of no use.
@@ -89,12 +97,17 @@ export class ReadRelay {
       .catch((error: unknown) => this.options.logger.warn({ err: errorOf(error) }, 'could not delete an unclaimed relayed read (the sweep will)'));
   }
 
-  /** Ends every wait: the replica is closing. */
-  close(): void {
-    for (const end of [...this.waiting.values()]) end('closed');
+  /** These replicas were taken for dead: the reads asked of them will not be answered. */
+  ownersGone(replicas: readonly string[]): void {
+    for (const waiter of [...this.waiting.values()]) if (replicas.includes(waiter.owner)) waiter.end('owner_gone');
   }
 
-  private answerOf(id: string, timeoutMs: number, signal?: AbortSignal): Promise<Ending> {
+  /** Ends every wait: the replica is closing. */
+  close(): void {
+    for (const waiter of [...this.waiting.values()]) waiter.end('closed');
+  }
+
+  private answerOf(id: string, owner: string, timeoutMs: number, signal?: AbortSignal): Promise<Ending> {
     return new Promise<Ending>((resolve) => {
       const onAbort = () => end('aborted');
       const timer = setTimeout(() => end('timed_out'), timeoutMs);
@@ -104,7 +117,7 @@ export class ReadRelay {
         this.waiting.delete(id);
         resolve(ending);
       };
-      this.waiting.set(id, end);
+      this.waiting.set(id, { owner, end });
       if (signal?.aborted) end('aborted');
       else signal?.addEventListener('abort', onAbort, { once: true });
     });
