@@ -1,8 +1,9 @@
 /**
  * The README's "Several replicas" HAProxy configuration works as written: the block is taken from
  * README.md, the replica ports and the bind address substituted, and haproxy run as a process in
- * front of three `ldfleet server` processes on one PostgreSQL. Login, a list and an events
- * WebSocket go through it.
+ * front of three `ldfleet server` processes on one PostgreSQL. Login, a list, an events
+ * WebSocket, an agent's connection and screenshots (answered by whichever replica HAProxy picks,
+ * the one holding the agent's session taking them) go through it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -12,7 +13,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { Agent, silentLogger } from '../../src/agent/index.js';
 import { LdfleetClient } from '../../src/sdk/index.js';
+import { SIM_BIN, SimHome } from '../../src/sim/index.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { eventually } from '../gateway/helpers.js';
 import { createTestDatabase, describePostgres, type TestDatabase } from './helpers.js';
@@ -34,14 +37,16 @@ function readmeHaproxyConfig(): string {
 describePostgres('the README HAProxy configuration', () => {
   const processes: ChildProcess[] = [];
   let database: TestDatabase | undefined;
+  let agent: Agent | undefined;
   const dir = mkdtempSync(join(tmpdir(), 'ldfleet-haproxy-'));
   afterAll(async () => {
+    await agent?.stop();
     for (const child of processes) child.kill('SIGKILL');
     await database?.dispose();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it.skipIf(haproxyMissing && !process.env.CI)('serves login, lists and an events WebSocket through haproxy in front of three replicas', async () => {
+  it.skipIf(haproxyMissing && !process.env.CI)('serves login, lists, an events WebSocket, an agent and screenshots through haproxy in front of three replicas', async () => {
     database = await createTestDatabase('postgres');
     const adminPassword = `admin-${randomBytes(12).toString('hex')}`;
     const env = {
@@ -92,5 +97,17 @@ describePostgres('the README HAProxy configuration', () => {
     } finally {
       socket.terminate();
     }
+
+    // An agent dials the front too; a screenshot asked of any replica is taken by its session's.
+    const { workstation, enrollmentToken } = await client.createWorkstation({ name: 'behind-haproxy' });
+    const home = SimHome.create(join(dir, 'sim'), { bootMs: 150 });
+    home.seed([{ name: 'shown', running: true }]);
+    agent = new Agent({ serverUrl: base, token: enrollmentToken, ldconsolePath: SIM_BIN, installDir: home.dir, ldconsoleEnv: home.env(), logger: silentLogger, hostname: 'behind-haproxy' });
+    agent.start();
+    const emulatorId = await eventually(async () => {
+      const page = await client.request<{ items: Array<{ id: string }> }>('GET', '/emulators', { query: { workstation: workstation.id } });
+      return page.items[0]?.id;
+    }, 30_000, 'the agent\'s emulator listed through haproxy');
+    for (let i = 0; i < 6; i++) expect([...(await client.screenshot(emulatorId)).subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
   }, 180_000);
 });
