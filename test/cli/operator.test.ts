@@ -3,7 +3,6 @@
  * against a real server with two simulated workstations, in --json and in human mode.
  */
 import { spawn } from 'node:child_process';
-import { createServer as createNetServer } from 'node:net';
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { buildTestApk } from '../../src/apk/index.js';
 import type { Batch, Emulator, Operation } from '../../src/sdk/index.js';
 import { startOpsFleet } from '../ops/helpers.js';
 import type { OpsFleet } from '../ops/helpers.js';
+import { freePort } from '../support/ports.js';
 import { LDFLEET_BIN, ldfleet, ldfleetTty, login, newHome } from './helpers.js';
 
 const ESCAPE = '\u001b[';
@@ -281,7 +281,7 @@ describe('ldfleet operator commands', { timeout: 120_000 }, () => {
   });
 
   it('the server down exits 5', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const env = { LDFLEET_SERVER: `http://127.0.0.1:${port}`, LDFLEET_TOKEN: 'ldf_not_checked' };
     const human = await ldfleet(['emulators', 'list'], { home: home(), env });
     expect(human.code).toBe(5);
@@ -415,14 +415,3 @@ describe('ldfleet operator commands', { timeout: 120_000 }, () => {
     expect((await ldfleet(['logout'], { home: dir })).stdout).toBe('not logged in\n');
   });
 });
-
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createNetServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
