@@ -47,9 +47,8 @@ export function failoverFetch(servers: readonly string[], inner: typeof fetch): 
   const first = servers[0] ?? '';
   let working = 0;
   return async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
-    const href = input instanceof Request ? input.url : String(input);
-    if (servers.length < 2 || !href.startsWith(first) || input instanceof Request || !replayable(init?.body)) return inner(input, init);
-    const path = href.slice(first.length);
+    const path = input instanceof Request ? undefined : pathOn(first, String(input));
+    if (servers.length < 2 || path === undefined || !replayable(init?.body)) return inner(input, init);
     let lastError: unknown;
     for (let tried = 0; tried < servers.length; tried++) {
       const index = (working + tried) % servers.length;
