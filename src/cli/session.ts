@@ -11,7 +11,7 @@ import type { Profile } from './credentials.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { createOutput } from './output.js';
 import type { Output } from './output.js';
-import { ServerListError, failoverFetch, serverUrlsOf } from '../servers/index.js';
+import { ServerListError, failoverFetch, failoverWebSocket, serverUrlsOf } from '../servers/index.js';
 
 export interface GlobalFlags {
   profile?: string;
@@ -46,9 +46,13 @@ export async function transport(
   servers: readonly string[] = [],
 ): Promise<{ fetch?: typeof fetch; webSocket: () => Promise<WebSocketConstructorLike> }> {
   const chosen = await transportFor(caFile);
-  // Several replicas: an unreachable one is skipped (an HTTP error answer is not).
+  // Several replicas: an unreachable one is skipped (an HTTP error answer is not), and the event
+  // stream, which the sdk dials on the first server, redials the next one when a connect fails.
   if (servers.length < 2) return chosen;
-  return { ...chosen, fetch: failoverFetch(servers, chosen.fetch ?? ((input, init) => fetch(input, init))) };
+  return {
+    fetch: failoverFetch(servers, chosen.fetch ?? ((input, init) => fetch(input, init))),
+    webSocket: async () => failoverWebSocket(servers, await chosen.webSocket()),
+  };
 }
 
 /** `--server URL1,URL2,…` (or LDFLEET_SERVER, or the profile's) as URLs; a usage error when one is not. */

@@ -1,7 +1,7 @@
 /**
  * The servers unit: the list of server URLs a client (agent, CLI) is given, `URL1,URL2,…`
- * (several replicas of one server), and which failures mean "try the next one". No Node.js
- * imports, so the agent bundle and the CLI share it.
+ * (several replicas of one server), which failures mean "try the next one", and fetch and
+ * WebSocket wrappers that do so. No Node.js imports, so the agent bundle and the CLI share it.
  */
 
 /** Splits `--server`/`LDFLEET_SERVER` text into its URLs, each checked; at least one. */
@@ -47,9 +47,8 @@ export function failoverFetch(servers: readonly string[], inner: typeof fetch): 
   const first = servers[0] ?? '';
   let working = 0;
   return async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
-    const href = input instanceof Request ? input.url : String(input);
-    if (servers.length < 2 || !href.startsWith(first) || input instanceof Request || !replayable(init?.body)) return inner(input, init);
-    const path = href.slice(first.length);
+    const path = input instanceof Request ? undefined : pathOn(first, String(input));
+    if (servers.length < 2 || path === undefined || !replayable(init?.body)) return inner(input, init);
     let lastError: unknown;
     for (let tried = 0; tried < servers.length; tried++) {
       const index = (working + tried) % servers.length;
@@ -68,4 +67,96 @@ export function failoverFetch(servers: readonly string[], inner: typeof fetch): 
 
 function replayable(body: RequestInit['body']): boolean {
   return body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array || body instanceof ArrayBuffer || body instanceof URLSearchParams;
+}
+
+/**
+ * What `failoverWebSocket` needs of a WebSocket class: the browser interface, which `ws` also
+ * offers. The same shape as the sdk's `WebSocketConstructorLike`, declared here because this unit
+ * depends on no other.
+ */
+export interface FailoverSocketLike {
+  readonly readyState: number;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+  close(code?: number, reason?: string): void;
+}
+export type FailoverSocketConstructor = new (url: string) => FailoverSocketLike;
+
+/**
+ * A WebSocket class over several servers, for a caller that reconnects by itself (the sdk's
+ * event subscription): a URL built on the first server (its ws:/wss: form) goes to the server
+ * whose socket opened last, and a socket that fails before it opens moves that choice to the
+ * next server, so the caller's next dial tries it. A socket that opened and dropped later leaves
+ * the choice alone: its server is tried first again. Other URLs go to `Inner` unchanged.
+ */
+export function failoverWebSocket(servers: readonly string[], Inner: FailoverSocketConstructor): FailoverSocketConstructor {
+  const bases = servers.map(webSocketFormOf);
+  let working = 0;
+  const opened = (index: number) => {
+    working = index;
+  };
+  // Only from the server still chosen: two sockets failing on it together move on once, not twice.
+  const failed = (index: number) => {
+    if (working === index) working = (index + 1) % bases.length;
+  };
+  return class FailoverWebSocket implements FailoverSocketLike {
+    onopen: FailoverSocketLike['onopen'] = null;
+    onmessage: FailoverSocketLike['onmessage'] = null;
+    onclose: FailoverSocketLike['onclose'] = null;
+    onerror: FailoverSocketLike['onerror'] = null;
+    private readonly inner: FailoverSocketLike;
+    /** Whether this socket already said which server works: it opened, failed, or its owner closed it. */
+    private decided = false;
+
+    constructor(url: string) {
+      const path = bases.length < 2 ? undefined : pathOn(bases[0] ?? '', url);
+      const index = working;
+      this.inner = new Inner(path === undefined ? url : `${bases[index]}${path}`);
+      if (path === undefined) this.decided = true;
+      const decide = (outcome: (index: number) => void) => {
+        if (this.decided) return;
+        this.decided = true;
+        outcome(index);
+      };
+      this.inner.onopen = (event) => {
+        decide(opened);
+        this.onopen?.(event);
+      };
+      this.inner.onmessage = (event) => this.onmessage?.(event);
+      // A failed connect reports an error, then a close (a browser, `ws`); either one moves on.
+      this.inner.onerror = (event) => {
+        decide(failed);
+        this.onerror?.(event);
+      };
+      this.inner.onclose = (event) => {
+        decide(failed);
+        this.onclose?.(event);
+      };
+    }
+
+    get readyState(): number {
+      return this.inner.readyState;
+    }
+
+    close(code?: number, reason?: string): void {
+      // Closed by its owner while connecting says nothing about the server.
+      this.decided = true;
+      this.inner.close(code, reason);
+    }
+  };
+}
+
+/** A server URL's WebSocket form: http://h → ws://h, https://h → wss://h (as the sdk builds the events URL). */
+function webSocketFormOf(server: string): string {
+  return server.replace(/^http(s?):/, 'ws$1:');
+}
+
+/** What `href` has after `base` (path, query), or undefined when it is not a URL on `base`. */
+function pathOn(base: string, href: string): string | undefined {
+  if (!href.startsWith(base)) return undefined;
+  const rest = href.slice(base.length);
+  // `ws://h` is not the base of `ws://h:8080/…` or `ws://host/…`.
+  return rest === '' || rest.startsWith('/') || rest.startsWith('?') ? rest : undefined;
 }

@@ -3,7 +3,6 @@
  * against a real server with two simulated workstations, in --json and in human mode.
  */
 import { spawn } from 'node:child_process';
-import { createServer as createNetServer } from 'node:net';
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { buildTestApk } from '../../src/apk/index.js';
 import type { Batch, Emulator, Operation } from '../../src/sdk/index.js';
 import { startOpsFleet } from '../ops/helpers.js';
 import type { OpsFleet } from '../ops/helpers.js';
+import { freePort } from '../support/ports.js';
 import { LDFLEET_BIN, ldfleet, ldfleetTty, login, newHome } from './helpers.js';
 
 const ESCAPE = '\u001b[';
@@ -281,7 +281,7 @@ describe('ldfleet operator commands', { timeout: 120_000 }, () => {
   });
 
   it('the server down exits 5', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const env = { LDFLEET_SERVER: `http://127.0.0.1:${port}`, LDFLEET_TOKEN: 'ldf_not_checked' };
     const human = await ldfleet(['emulators', 'list'], { home: home(), env });
     expect(human.code).toBe(5);
@@ -336,31 +336,31 @@ describe('ldfleet operator commands', { timeout: 120_000 }, () => {
   });
 
   it('events tails the stream as JSON lines', async () => {
-    const child = spawn(process.execPath, [LDFLEET_BIN, 'events', '--topics', 'batch.*', '--count', '2', '--verbose'], {
-      env: { ...process.env, HOME: admin, XDG_CONFIG_HOME: join(admin, '.config') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const tail = await tailEvents(admin, ['--topics', 'batch.*', '--count', '2']);
     try {
-      await new Promise<void>((resolve, reject) => {
-        let stderr = '';
-        child.stderr.on('data', (chunk: Buffer) => {
-          stderr += chunk.toString();
-          if (stderr.includes('listening for events')) resolve();
-        });
-        child.once('exit', (code) => reject(new Error(`events exited ${code}: ${stderr}`)));
-      });
       const batch = JSON.parse((await ldfleet(['emulators', 'stop', '--where', 'q=ok-', '--no-wait', '--json'], { home: admin })).stdout) as Batch;
-      expect(await exited).toBe(0);
-      const events = stdout.trim().split('\n').map((line) => JSON.parse(line) as { type: string; data: { id: string } });
+      expect(await tail.exited).toBe(0);
+      const events = tail.stdout().trim().split('\n').map((line) => JSON.parse(line) as { type: string; data: { id: string } });
       expect(events).toHaveLength(2);
       expect(events[0]).toMatchObject({ type: 'batch.created', data: { id: batch.id } });
       expect(events[1]?.type).toMatch(/^batch\./);
       await fleet.waitBatch(batch.id);
     } finally {
-      child.kill('SIGKILL');
+      tail.kill();
+    }
+  });
+
+  it('events reaches the next replica of --server URL1,URL2 when the first one is down', async () => {
+    const dir = home();
+    await login(dir, `http://127.0.0.1:${await freePort()},${url}`, 'admin', fleet.t.adminPassword);
+    const tail = await tailEvents(dir, ['--topics', 'batch.*', '--count', '1']);
+    try {
+      const batch = JSON.parse((await ldfleet(['emulators', 'stop', '--where', 'q=ok-', '--no-wait', '--json'], { home: dir })).stdout) as Batch;
+      expect(await tail.exited).toBe(0);
+      expect(JSON.parse(tail.stdout())).toMatchObject({ type: 'batch.created', data: { id: batch.id } });
+      await fleet.waitBatch(batch.id);
+    } finally {
+      tail.kill();
     }
   });
 
@@ -416,13 +416,40 @@ describe('ldfleet operator commands', { timeout: 120_000 }, () => {
   });
 });
 
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createNetServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+/** How long `ldfleet events` may take to say it listens (its first dial may fail over, with a backoff of up to 0.5 s). */
+const LISTENING_DEADLINE_MS = 10_000;
+
+/**
+ * Spawns `ldfleet events ARGS… --verbose` as the user logged in to `home` and resolves once it
+ * says it listens (on stderr); `exited` resolves with its exit code.
+ */
+async function tailEvents(home: string, args: readonly string[]): Promise<{ exited: Promise<number | null>; stdout: () => string; kill: () => void }> {
+  const child = spawn(process.execPath, [LDFLEET_BIN, 'events', ...args, '--verbose'], {
+    env: { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config') },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const kill = () => child.kill('SIGKILL');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let stderr = '';
+      const timer = setTimeout(() => reject(new Error(`events did not listen in ${LISTENING_DEADLINE_MS} ms: ${stderr}`)), LISTENING_DEADLINE_MS);
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (!stderr.includes('listening for events')) return;
+        clearTimeout(timer);
+        resolve();
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`events exited ${code}: ${stderr}`));
+      });
+    });
+  } catch (error) {
+    kill();
+    throw error;
+  }
+  return { exited, stdout: () => stdout, kill };
 }
