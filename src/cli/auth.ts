@@ -6,7 +6,7 @@ import { withSession, readStdin } from './command.js';
 import { credentialsPath, readProfile, removeProfile, saveProfile } from './credentials.js';
 import { ExitCode, usageError } from './exit-codes.js';
 import { createOutput } from './output.js';
-import { caOf, globalFlags, profileNameOf, serversOf, transport } from './session.js';
+import { caOf, connectionTo, globalFlags, profileNameOf, serversOf } from './session.js';
 
 interface LoginFlags {
   server?: string;
@@ -31,9 +31,7 @@ export function addAuthCommands(program: Command): void {
       if (!username) throw usageError('give --username');
       const secret = await readPassword(flags.passwordStdin === true);
       const ca = caOf(global, stored);
-      const servers = serversOf(server);
-      const { fetch: fetchImpl } = await transport(ca, servers);
-      const client = new LdfleetClient({ baseUrl: servers[0] ?? server, ...(fetchImpl ? { fetch: fetchImpl } : {}) });
+      const client = new LdfleetClient((await connectionTo(server, ca)).base);
       const pair = await client.login(username, secret);
       saveProfile(profileName, { server, username, refreshToken: pair.refreshToken, ...(ca !== undefined ? { ca } : {}) });
       if (output.json) output.printJson({ server, profile: profileName, user: pair.user });
@@ -52,9 +50,7 @@ export function addAuthCommands(program: Command): void {
         output.out('not logged in');
         return;
       }
-      const servers = serversOf(profile.server);
-      const { fetch: fetchImpl } = await transport(caOf(global, profile), servers);
-      const client = new LdfleetClient({ baseUrl: servers[0] ?? profile.server, ...(fetchImpl ? { fetch: fetchImpl } : {}) });
+      const client = new LdfleetClient((await connectionTo(profile.server, caOf(global, profile))).base);
       let revoked = true;
       try {
         // Logging out needs a valid access token; the refresh gives one and the logout revokes that session.

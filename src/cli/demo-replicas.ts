@@ -8,12 +8,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { LdfleetClient } from '../sdk/index.js';
 import { CliError, ExitCode } from './exit-codes.js';
-import { startWorkstation, stopChild, waitForFleet, type DemoOptions } from './demo.js';
+import { LDFLEET_BIN, installShutdown, startWorkstation, stopChild, waitForFleet, type DemoOptions } from './demo.js';
 
-const LDFLEET_BIN = fileURLToPath(new URL('../../bin/ldfleet', import.meta.url));
 const DEMO_SCHEMA = 'ldfleet_demo';
 
 export interface ReplicasDemoOptions extends DemoOptions {
@@ -38,7 +36,9 @@ export async function runReplicasDemo(options: ReplicasDemoOptions): Promise<voi
   const secretsKey = randomBytes(32).toString('base64url');
   const replicas: Replica[] = [];
   const agents: ChildProcess[] = [];
-  installShutdown(replicas, agents);
+  installShutdown(agents, 'replicas', async () => {
+    await Promise.all(replicas.map((replica) => stopChild(replica.process)));
+  });
 
   try {
     await startAll(options, replicas, agents, { databaseUrl: demoUrl, secretsKey, adminPassword });
@@ -148,19 +148,4 @@ function printBanner(replicas: readonly Replica[], adminPassword: string, option
       `Press Ctrl-C to stop every replica and agent.\n` +
       `${line}\n`,
   );
-}
-
-/** Ctrl-C (or SIGTERM) stops every agent, then every replica; nothing is left running. */
-function installShutdown(replicas: readonly Replica[], agents: readonly ChildProcess[]): void {
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    process.stdout.write('ldfleet demo: stopping agents and replicas\n');
-    await Promise.all(agents.map(stopChild));
-    await Promise.all(replicas.map((replica) => stopChild(replica.process)));
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
 }

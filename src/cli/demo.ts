@@ -10,11 +10,10 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { LdfleetClient } from '../sdk/index.js';
-import type { Server } from '../server/index.js';
 import type { SeedInstance } from '../sim/index.js';
 import { runReplicasDemo } from './demo-replicas.js';
 
-const LDFLEET_BIN = fileURLToPath(new URL('../../bin/ldfleet', import.meta.url));
+export const LDFLEET_BIN = fileURLToPath(new URL('../../bin/ldfleet', import.meta.url));
 
 interface DemoFlags {
   workstations: string;
@@ -73,7 +72,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   });
   const server = await createServer(config);
   const agents: ChildProcess[] = [];
-  installShutdown(server, agents);
+  installShutdown(agents, 'server', () => server.close());
 
   const url = await server.listen();
   const client = new LdfleetClient({ baseUrl: url });
@@ -168,15 +167,15 @@ function printBanner(url: string, adminPassword: string, options: DemoOptions): 
   );
 }
 
-/** Ctrl-C (or SIGTERM) stops every agent it started, then the server; nothing is left running. */
-function installShutdown(server: Server, agents: ChildProcess[]): void {
+/** Ctrl-C (or SIGTERM) stops every agent the demo started, then its `servers`; nothing is left running. */
+export function installShutdown(agents: readonly ChildProcess[], servers: string, stopServers: () => Promise<void>): void {
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    process.stdout.write('ldfleet demo: stopping agents and server\n');
+    process.stdout.write(`ldfleet demo: stopping agents and ${servers}\n`);
     await Promise.all(agents.map(stopChild));
-    await server.close();
+    await stopServers();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop());

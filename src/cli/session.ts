@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ApiError, LdfleetClient } from '../sdk/index.js';
-import type { TokenPair, WebSocketConstructorLike } from '../sdk/index.js';
+import type { ClientOptions, TokenPair, WebSocketConstructorLike } from '../sdk/index.js';
 import { checkProfileName, readProfile, saveProfile, withCredentialsLock } from './credentials.js';
 import type { Profile } from './credentials.js';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -38,13 +38,18 @@ export function profileNameOf(flags: GlobalFlags): string {
 }
 
 /**
- * fetch and WebSocket trusting an extra CA (a self-signed server), or the defaults. undici and ws
- * are loaded only when needed, so a plain list starts fast.
+ * How a client reaches `server` (one URL, or several replicas comma-separated): the client's
+ * base options and the WebSocket class of its event stream, trusting an extra CA (a
+ * self-signed server) or the defaults.
  */
-export async function transport(
-  caFile: string | undefined,
-  servers: readonly string[] = [],
-): Promise<{ fetch?: typeof fetch; webSocket: () => Promise<WebSocketConstructorLike> }> {
+export async function connectionTo(server: string, caFile: string | undefined): Promise<{ base: ClientOptions; webSocket: () => Promise<WebSocketConstructorLike> }> {
+  const servers = serversOf(server);
+  const { fetch: fetchImpl, webSocket } = await transport(caFile, servers);
+  return { base: { baseUrl: servers[0] ?? server, ...(fetchImpl ? { fetch: fetchImpl } : {}) }, webSocket };
+}
+
+/** fetch and WebSocket for `servers`. undici and ws are loaded only when needed, so a plain list starts fast. */
+async function transport(caFile: string | undefined, servers: readonly string[]): Promise<{ fetch?: typeof fetch; webSocket: () => Promise<WebSocketConstructorLike> }> {
   const chosen = await transportFor(caFile);
   // Several replicas: an unreachable one is skipped (an HTTP error answer is not), and the event
   // stream, which the sdk dials on the first server, redials the next one when a connect fails.
@@ -104,9 +109,7 @@ export async function openSession(command: Command): Promise<Session> {
   if (server === undefined) {
     throw new CliError(ExitCode.auth, `not logged in${profileName === 'default' ? '' : ` (profile ${profileName})`}: run ldfleet login --server URL, or set LDFLEET_SERVER and LDFLEET_TOKEN`);
   }
-  const servers = serversOf(server);
-  const { fetch: fetchImpl, webSocket } = await transport(caOf(flags, profile), servers);
-  const base = { baseUrl: servers[0] ?? server, ...(fetchImpl ? { fetch: fetchImpl } : {}) };
+  const { base, webSocket } = await connectionTo(server, caOf(flags, profile));
   const apiToken = process.env.LDFLEET_TOKEN;
   if (apiToken !== undefined && apiToken !== '') {
     return { output, profileName, server, client: new LdfleetClient({ ...base, token: apiToken }), webSocket };

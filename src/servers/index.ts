@@ -3,6 +3,7 @@
  * (several replicas of one server), which failures mean "try the next one", and fetch and
  * WebSocket wrappers that do so. No Node.js imports, so the agent bundle and the CLI share it.
  */
+import type { WebSocketConstructorLike, WebSocketLike } from '../sdk/index.js';
 
 /** Splits `--server`/`LDFLEET_SERVER` text into its URLs, each checked; at least one. */
 export function serverUrlsOf(text: string, allowed: readonly string[] = ['http:', 'https:']): string[] {
@@ -70,28 +71,13 @@ function replayable(body: RequestInit['body']): boolean {
 }
 
 /**
- * What `failoverWebSocket` needs of a WebSocket class: the browser interface, which `ws` also
- * offers. The same shape as the sdk's `WebSocketConstructorLike`, declared here because this unit
- * depends on no other.
- */
-export interface FailoverSocketLike {
-  readonly readyState: number;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onclose: ((event: { code: number; reason: string }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
-  close(code?: number, reason?: string): void;
-}
-export type FailoverSocketConstructor = new (url: string) => FailoverSocketLike;
-
-/**
  * A WebSocket class over several servers, for a caller that reconnects by itself (the sdk's
  * event subscription): a URL built on the first server (its ws:/wss: form) goes to the server
  * whose socket opened last, and a socket that fails before it opens moves that choice to the
  * next server, so the caller's next dial tries it. A socket that opened and dropped later leaves
  * the choice alone: its server is tried first again. Other URLs go to `Inner` unchanged.
  */
-export function failoverWebSocket(servers: readonly string[], Inner: FailoverSocketConstructor): FailoverSocketConstructor {
+export function failoverWebSocket(servers: readonly string[], Inner: WebSocketConstructorLike): WebSocketConstructorLike {
   const bases = servers.map(webSocketFormOf);
   let working = 0;
   const opened = (index: number) => {
@@ -101,12 +87,12 @@ export function failoverWebSocket(servers: readonly string[], Inner: FailoverSoc
   const failed = (index: number) => {
     if (working === index) working = (index + 1) % bases.length;
   };
-  return class FailoverWebSocket implements FailoverSocketLike {
-    onopen: FailoverSocketLike['onopen'] = null;
-    onmessage: FailoverSocketLike['onmessage'] = null;
-    onclose: FailoverSocketLike['onclose'] = null;
-    onerror: FailoverSocketLike['onerror'] = null;
-    private readonly inner: FailoverSocketLike;
+  return class FailoverWebSocket implements WebSocketLike {
+    onopen: WebSocketLike['onopen'] = null;
+    onmessage: WebSocketLike['onmessage'] = null;
+    onclose: WebSocketLike['onclose'] = null;
+    onerror: WebSocketLike['onerror'] = null;
+    private readonly inner: WebSocketLike;
     /** Whether this socket already said which server works: it opened, failed, or its owner closed it. */
     private decided = false;
 

@@ -3,12 +3,12 @@
  * streams share one frame; `?coalesce=1` keeps the last state of each emulator inside a frame;
  * `stream.*` reaches every stream; a burst past the per-frame bound becomes one `stream.resync`.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import { EventBus, FrameFanout, coalesceFrame, parseTopicFilter } from '../../src/server/events/index.js';
 import type { AnyFleetEvent, FleetEvent } from '../../src/server/events/index.js';
 import type { Emulator } from '../../src/server/fleet/types.js';
-import { startTestServer } from '../server/helpers.js';
+import { expectBusListenersReleased, startTestServer } from '../server/helpers.js';
 import type { TestServer } from '../server/helpers.js';
 import { EventsClient, connect, eventually, wsUrl } from '../gateway/helpers.js';
 
@@ -142,13 +142,7 @@ describe('frames on the wire', () => {
   });
   afterAll(() => t.close());
 
-  let listenersAtStart = 0;
-  beforeEach(() => {
-    listenersAtStart = t.server.bus.listenerCount;
-  });
-  afterEach(async () => {
-    await eventually(() => t.server.bus.listenerCount === listenersAtStart, 5_000, 'clients to unsubscribe');
-  });
+  expectBusListenersReleased(() => t);
 
   /** Every frame a socket receives, parsed. */
   async function frames(query: Record<string, string>): Promise<{ socket: WebSocket; frames: unknown[] }> {

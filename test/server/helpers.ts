@@ -14,10 +14,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { describe, it } from 'vitest';
+import { afterEach, beforeEach, describe, it } from 'vitest';
 import { createServer, loadConfig } from '../../src/server/index.js';
 import type { Config, Server, ServerOptions } from '../../src/server/index.js';
 import { LdfleetClient } from '../../src/sdk/index.js';
+import { eventually } from '../gateway/helpers.js';
 
 export type StoreKind = 'sqlite' | 'postgres';
 export const STORE_KINDS: readonly StoreKind[] = ['sqlite', 'postgres'];
@@ -203,4 +204,15 @@ export async function startTestServer(
       await database.dispose();
     },
   };
+}
+
+/** Every test of the suite must end with its event clients unsubscribed from the bus, so the next one can count listeners. */
+export function expectBusListenersReleased(server: () => TestServer): void {
+  let listenersAtStart = 0;
+  beforeEach(() => {
+    listenersAtStart = server().server.bus.listenerCount;
+  });
+  afterEach(async () => {
+    await eventually(() => server().server.bus.listenerCount === listenersAtStart, 5_000, 'clients to unsubscribe');
+  });
 }

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { failoverWebSocket } from '../../src/servers/index.js';
-import type { FailoverSocketConstructor, FailoverSocketLike } from '../../src/servers/index.js';
+import type { WebSocketConstructorLike, WebSocketLike } from '../../src/sdk/index.js';
 import { freePort } from '../support/ports.js';
 
 const EVENTS_PATH = '/api/v1/events?topics=batch.*';
@@ -34,7 +34,7 @@ function stopReplica(replica: Replica): Promise<void> {
 }
 
 /** Dials `url` and tells whether the socket opened or closed before it did. */
-function dial(Socket: FailoverSocketConstructor, url: string): Promise<{ outcome: 'open' | 'failed'; socket: FailoverSocketLike }> {
+function dial(Socket: WebSocketConstructorLike, url: string): Promise<{ outcome: 'open' | 'failed'; socket: WebSocketLike }> {
   return new Promise((resolve) => {
     const socket = new Socket(url);
     socket.onopen = () => resolve({ outcome: 'open', socket });
@@ -43,18 +43,18 @@ function dial(Socket: FailoverSocketConstructor, url: string): Promise<{ outcome
 }
 
 /** Resolves when `socket` has closed (dropped by its server). */
-function closed(socket: FailoverSocketLike): Promise<void> {
+function closed(socket: WebSocketLike): Promise<void> {
   return new Promise((resolve) => (socket.onclose = () => resolve()));
 }
 
 describe('failoverWebSocket', () => {
   const replicas: Replica[] = [];
-  const sockets: FailoverSocketLike[] = [];
+  const sockets: WebSocketLike[] = [];
   afterEach(async () => {
     for (const socket of sockets.splice(0)) socket.close();
     await Promise.all(replicas.splice(0).map(stopReplica));
   });
-  const open = async (Socket: FailoverSocketConstructor, url: string) => {
+  const open = async (Socket: WebSocketConstructorLike, url: string) => {
     const result = await dial(Socket, url);
     sockets.push(result.socket);
     return result.outcome;
@@ -64,7 +64,7 @@ describe('failoverWebSocket', () => {
     const deadPort = await freePort();
     const live = await startReplica();
     replicas.push(live);
-    const Socket = failoverWebSocket([`http://127.0.0.1:${deadPort}`, `http://127.0.0.1:${live.port}`], WebSocket as unknown as FailoverSocketConstructor);
+    const Socket = failoverWebSocket([`http://127.0.0.1:${deadPort}`, `http://127.0.0.1:${live.port}`], WebSocket as unknown as WebSocketConstructorLike);
     // The sdk builds the URL on the first server; the wrapper decides where it goes.
     const url = `ws://127.0.0.1:${deadPort}${EVENTS_PATH}`;
 
@@ -91,7 +91,7 @@ describe('failoverWebSocket', () => {
     const other = await startReplica();
     replicas.push(other);
     const deadPort = await freePort();
-    const Socket = failoverWebSocket([`http://127.0.0.1:${deadPort}`, `http://127.0.0.1:${await freePort()}`], WebSocket as unknown as FailoverSocketConstructor);
+    const Socket = failoverWebSocket([`http://127.0.0.1:${deadPort}`, `http://127.0.0.1:${await freePort()}`], WebSocket as unknown as WebSocketConstructorLike);
     expect(await open(Socket, `ws://127.0.0.1:${other.port}/elsewhere`)).toBe('open');
     expect(other.paths).toEqual(['/elsewhere']);
   });

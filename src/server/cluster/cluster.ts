@@ -64,9 +64,11 @@ export class Cluster {
   private peers: ClusterPeers | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
-  private readonly slots = new Map<SlotKind, UserSlots>();
   private beating: Promise<void> = Promise.resolve();
   private readonly relay: ReadRelay | undefined;
+  /** Event-stream slots every replica counts (PostgreSQL); undefined when this process is the only replica. */
+  readonly streamSlots: SharedSlots | undefined;
+  private readonly readSlots: SharedSlots | undefined;
 
   private constructor(
     private readonly options: ClusterOptions,
@@ -85,6 +87,8 @@ export class Cluster {
           logger: options.logger,
         })
       : undefined;
+    this.streamSlots = this.userSlots('stream');
+    this.readSlots = this.userSlots('read');
   }
 
   /**
@@ -139,13 +143,8 @@ export class Cluster {
       kick: (workstationId) => this.bridge?.kick(workstationId),
       cancel: (operationId) => this.bridge?.cancel(operationId),
       readElsewhere: async (workstationId, read, bounds, signal) => this.relay?.read(workstationId, read, bounds, signal),
-      readSlots: this.userSlots('read'),
+      readSlots: this.readSlots,
     };
-  }
-
-  /** Event-stream slots every replica counts (PostgreSQL); undefined when this process is the only replica. */
-  get streamSlots(): SharedSlots | undefined {
-    return this.userSlots('stream');
   }
 
   /** Where other replicas' kicks and cancels go (set once the engine and gateway exist). */
@@ -172,15 +171,11 @@ export class Cluster {
     });
   }
 
+  /** A user's slots of one kind counted across replicas (PostgreSQL); undefined when this process is the only replica. */
   private userSlots(kind: SlotKind): SharedSlots | undefined {
-    if (this.options.store.kind !== 'postgres') return undefined;
-    let slots = this.slots.get(kind);
-    if (!slots) {
-      const { store, replicaId, leaseMs, logger } = this.options;
-      slots = new UserSlots(store.db, kind, replicaId, leaseMs, (error, message) => logger.warn({ err: errorOf(error) }, message), () => this.clock.now());
-      this.slots.set(kind, slots);
-    }
-    return slots;
+    const { store, replicaId, leaseMs, logger } = this.options;
+    if (store.kind !== 'postgres') return undefined;
+    return new UserSlots(store.db, kind, replicaId, leaseMs, (error, message) => logger.warn({ err: errorOf(error) }, message), () => this.clock.now());
   }
 
   /** The replica holding the workstation's session, when its lease holds. */

@@ -15,11 +15,7 @@ export interface TopicFilter {
   readonly accepts: (type: string) => boolean;
 }
 
-/** A predicate over event types; no filter (or an empty one) accepts every event. */
-export function parseTopics(filter: string | undefined): (type: string) => boolean {
-  return parseTopicFilter(filter).accepts;
-}
-
+/** A filter over event types; no filter (or an empty one) accepts every event. */
 export function parseTopicFilter(filter: string | undefined): TopicFilter {
   const patterns = (filter ?? '')
     .split(',')

@@ -12,7 +12,7 @@ import type { EventBus } from '../events/index.js';
 import { InventoryWriter } from './inventory-writer.js';
 import type { AppliedMessage, InventoryWriterOptions } from './inventory-writer.js';
 import { Liveness } from './liveness.js';
-import { listEmulators } from './queries.js';
+import { listEmulators, workstationNames } from './queries.js';
 import type { EmulatorFilter } from './queries.js';
 import type { EmulatorChange } from './inventory.js';
 import type { EmulatorsTable } from './schema.js';
@@ -338,12 +338,9 @@ export class Fleet {
 
   /** After an inventory commit: one read of the workstations' names, then the events in order. */
   private async publishApplied(applied: readonly AppliedMessage[]): Promise<void> {
-    const ids = [...new Set(applied.filter((item) => item.changes.length > 0).map((item) => item.workstationId))];
+    const ids = applied.filter((item) => item.changes.length > 0).map((item) => item.workstationId);
     if (ids.length === 0) return;
-    const names = new Map<string, string>();
-    for (const chunk of chunks(ids, ROWS_PER_STATEMENT)) {
-      for (const row of await this.db.selectFrom('workstations').select(['id', 'name']).where('id', 'in', chunk).execute()) names.set(row.id, row.name);
-    }
+    const names = await workstationNames(this.db, ids);
     for (const item of applied) this.publishChanges(names.get(item.workstationId), item.changes);
   }
 

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { InstanceState } from '../../protocol/index.js';
 import type { Database, Page, PageRequest } from '../store/index.js';
-import { paginate } from '../store/index.js';
+import { ROWS_PER_STATEMENT, chunks, paginate } from '../store/index.js';
 import { toEmulator } from './mapping.js';
 import type { Emulator } from './types.js';
 
@@ -48,11 +48,13 @@ export async function listEmulators(db: Kysely<Database>, filter: EmulatorFilter
   return { ...result, items: result.items.map((row) => toEmulator(row, names.get(row.workstation_id))) };
 }
 
-async function workstationNames(db: Kysely<Database>, ids: readonly string[]): Promise<Map<string, string>> {
-  const distinct = [...new Set(ids)];
-  if (distinct.length === 0) return new Map();
-  const rows = await db.selectFrom('workstations').select(['id', 'name']).where('id', 'in', distinct).execute();
-  return new Map(rows.map((row) => [row.id, row.name]));
+/** The names of these workstations, by id. */
+export async function workstationNames(db: Kysely<Database>, ids: readonly string[]): Promise<Map<string, string>> {
+  const names = new Map<string, string>();
+  for (const chunk of chunks([...new Set(ids)], ROWS_PER_STATEMENT)) {
+    for (const row of await db.selectFrom('workstations').select(['id', 'name']).where('id', 'in', chunk).execute()) names.set(row.id, row.name);
+  }
+  return names;
 }
 
 export async function getEmulator(db: Kysely<Database>, id: string): Promise<Emulator | null> {

@@ -7,7 +7,7 @@ import { sql } from 'kysely';
 import type { Kysely, Transaction } from 'kysely';
 import type { ActionError } from '../../protocol/index.js';
 import type { Database, Page, PageRequest, Store, StoreKind } from '../store/index.js';
-import { nowIso, paginate } from '../store/index.js';
+import { ROWS_PER_STATEMENT, chunks, nowIso, paginate } from '../store/index.js';
 import type { BatchesTable, OperationsTable } from './schema.js';
 import type { Action, ActionClass, Batch, BatchCounts, BatchStatus, Operation, OperationStatus, WaitingReason } from './types.js';
 import { batchStatusOf, emptyCounts } from './types.js';
@@ -117,8 +117,8 @@ export class OperationRepository {
     const missing = [...new Set(rows.flatMap((row) => (row.batch_id !== null && !this.shared.has(row.batch_id) ? [row.batch_id] : [])))];
     if (missing.length > 0) {
       if (this.shared.size + missing.length > SHARED_PARAMS_CACHE) this.shared.clear();
-      for (let start = 0; start < missing.length; start += 500) {
-        const batches = await this.db.selectFrom('batches').select(['id', 'child_params']).where('id', 'in', missing.slice(start, start + 500)).execute();
+      for (const slice of chunks(missing, ROWS_PER_STATEMENT)) {
+        const batches = await this.db.selectFrom('batches').select(['id', 'child_params']).where('id', 'in', slice).execute();
         for (const batch of batches) this.shared.set(batch.id, batch.child_params);
       }
     }
@@ -439,8 +439,7 @@ export class OperationRepository {
     now: number,
   ): Promise<OperationsTable[]> {
     const changed: OperationsTable[] = [];
-    for (let start = 0; start < ids.length; start += 500) {
-      const chunk = ids.slice(start, start + 500);
+    for (const chunk of chunks(ids, ROWS_PER_STATEMENT)) {
       changed.push(
         ...(await this.db
           .updateTable('operations')

@@ -58,14 +58,18 @@ export class SyncReads {
     if (!this.core.agents.isOnline(workstationId)) {
       return { ok: false, failure: { category: 'transport', code: 'workstation_offline', message: 'the agent of this emulator\'s workstation is not connected' } };
     }
-    const wait = AbortSignal.timeout(waitMs);
-    const timedOut = new AbortController();
-    wait.addEventListener('abort', () => timedOut.abort(new ActionFailure('timeout', 'read_slot_timeout', `no read slot of the workstation came free within ${Math.round(waitMs / 1000)} s`)), { once: true });
+    const slotWait = new AbortController();
+    const cancel = this.core.clock.schedule(
+      () => slotWait.abort(new ActionFailure('timeout', 'read_slot_timeout', `no read slot of the workstation came free within ${Math.round(waitMs / 1000)} s`)),
+      waitMs,
+    );
     try {
-      return { ok: true, result: await this.readHere(workstationId, read.method, read.params, timedOut.signal) };
+      return { ok: true, result: await this.readHere(workstationId, read.method, read.params, slotWait.signal) };
     } catch (error) {
       if (error instanceof ReadRefusedError) return { ok: false, refused: { code: error.code, message: error.message, limit: error.limit } };
       return { ok: false, failure: toActionFailure(error).toJSON() };
+    } finally {
+      cancel();
     }
   }
 

@@ -19,6 +19,7 @@ import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { rechunk } from '../../protocol/index.js';
 import type { Database } from '../store/index.js';
+import { ROWS_PER_STATEMENT, chunks } from '../store/index.js';
 import type { Clock } from './clock.js';
 import { every } from './clock.js';
 import type { OperationsTable } from './schema.js';
@@ -313,8 +314,8 @@ export class DatabaseUploads extends SweptUploads {
   protected async sweep(referenced: ReadonlySet<string>, cutoffMs: number): Promise<void> {
     const old = await this.db.selectFrom('upload_files').select('transfer_id').where('updated_at', '<', cutoffMs).execute();
     const orphans = old.map((row) => row.transfer_id).filter((id) => !referenced.has(id));
-    for (let from = 0; from < orphans.length; from += 500) {
-      await this.db.deleteFrom('upload_files').where('transfer_id', 'in', orphans.slice(from, from + 500)).where('updated_at', '<', cutoffMs).execute();
+    for (const slice of chunks(orphans, ROWS_PER_STATEMENT)) {
+      await this.db.deleteFrom('upload_files').where('transfer_id', 'in', slice).where('updated_at', '<', cutoffMs).execute();
     }
   }
 }

@@ -8,25 +8,21 @@ import { redisCounters, storeCounters } from './counters.js';
 import type { WindowCounters } from './counters.js';
 
 export { sharedStateMigration } from './schema.js';
-export { loadSecrets, SecretsKeyError, GENERATED_KEY_FILE, LEGACY_SECRETS_FILE } from './secrets.js';
+export { loadSecrets } from './secrets.js';
 export type { Secrets, SecretsOptions } from './secrets.js';
-export { storeCounters, redisCounters } from './counters.js';
 export type { WindowCounters } from './counters.js';
 
 export interface SharedLimits {
   readonly counters: WindowCounters;
-  /** Where the counters live, for the start-up log. */
-  readonly backend: 'redis' | 'database';
   close(): Promise<void>;
 }
 
 /** The counters in Redis when `redisUrl` is set, else in the store's `rate_limits` table. */
 export async function openSharedLimits(store: Store, redisUrl: string | undefined): Promise<SharedLimits> {
-  if (redisUrl === undefined) return { counters: storeCounters(store), backend: 'database', close: async () => undefined };
+  if (redisUrl === undefined) return { counters: storeCounters(store), close: async () => undefined };
   const redis = await connectRedis(redisUrl);
   return {
     counters: redisCounters(redis),
-    backend: 'redis',
     async close() {
       await redis.quit().catch(() => redis.disconnect());
     },

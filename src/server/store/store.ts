@@ -71,12 +71,16 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 function privateSqliteFile(dataDir: string): string {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   chmodSync(dataDir, 0o700);
-  const path = join(dataDir, 'ldfleet.db');
+  const path = sqliteFile(dataDir);
   closeSync(openSync(path, 'a', 0o600));
   for (const file of [path, `${path}-wal`, `${path}-shm`]) {
     if (existsSync(file)) chmodSync(file, 0o600);
   }
   return path;
+}
+
+function sqliteFile(dataDir: string): string {
+  return join(dataDir, 'ldfleet.db');
 }
 
 /** Statements kept prepared per connection, the most recently used. */
@@ -124,7 +128,7 @@ function openSqlite(dataDir: string): Kysely<Database> {
 
 /** Opened after the migrations, on the file (and WAL) the writer made. */
 function openSqliteReader(dataDir: string): Kysely<Database> {
-  const database = new BetterSqlite3(join(dataDir, 'ldfleet.db'), { readonly: true, fileMustExist: true });
+  const database = new BetterSqlite3(sqliteFile(dataDir), { readonly: true, fileMustExist: true });
   database.pragma('busy_timeout = 5000');
   return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
 }
